@@ -1,0 +1,2 @@
+// config: KubeletConfiguration v1beta1 + flags -> one validated, defaulted config object.
+export * from './kubeletconfig.js';
