@@ -101,7 +101,8 @@ export function registerCriCommands(program: Command): void {
     .option('-r, --runtime-endpoint <endpoint>', 'CRI endpoint (default: $CONTAINER_RUNTIME_ENDPOINT, the config file, or unix:///run/containerd/containerd.sock)')
     .option('--config <file>', 'KubeletConfiguration file to read containerRuntimeEndpoint from')
     .option('--timeout <duration>', 'connection timeout', '5s')
-    .option('-o, --output <format>', 'table or json', 'table');
+    .option('-o, --output <format>', 'table or json', 'table')
+    .enablePositionalOptions();
 
   cri
     .command('version')
@@ -170,6 +171,7 @@ export function registerCriCommands(program: Command): void {
         const podSandboxId = o.pod ? (await findSandbox(rt, o.pod)).id : undefined;
         let list = await rt.listContainers({ state, podSandboxId, labelSelector: parseLabels(o.label) });
         list = list.filter((c) => !o.name || c.metadata.name.includes(o.name));
+        const podNames = new Map((await rt.listPodSandbox()).map((s) => [s.id, s.metadata.name]));
         list.sort((a, b) => b.createdAt - a.createdAt);
         if (o.quiet) return void process.stdout.write(list.map((c) => c.id + '\n').join(''));
         if (asJson(cmd)) return json(list);
@@ -177,13 +179,13 @@ export function registerCriCommands(program: Command): void {
           ['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
           list.map((c) => [
             shortId(c.id),
-            shortId(c.image.image.replace(/^sha256:/, '')),
+            c.image.image.startsWith('sha256:') ? shortId(c.image.image.slice(7)) : c.image.image,
             formatAge(c.createdAt),
             stateName(c.state),
             c.metadata.name,
             String(c.metadata.attempt),
             shortId(c.podSandboxId),
-            c.labels['io.kubernetes.pod.name'] ?? '',
+            podNames.get(c.podSandboxId) ?? c.labels['io.kubernetes.pod.name'] ?? '',
           ]),
         );
       }),
@@ -245,6 +247,7 @@ export function registerCriCommands(program: Command): void {
   cri
     .command('exec <id> <cmd...>')
     .description('run a command in a container and print its output (ExecSync)')
+    .passThroughOptions()
     .option('--timeout <seconds>', 'timeout in seconds (0 = none)', '0')
     .action(async (id: string, argv: string[], o: { timeout: string }, cmd: Command) =>
       withClient(cmd, async (rt) => {

@@ -7,6 +7,7 @@ import { version } from '../version.js';
 
 export function buildProgram(): Command {
   const program = new Command();
+  program.enablePositionalOptions();
   program.name('nodelet').description('A Kubernetes node agent (kubelet) in TypeScript').version(version, '--version');
   registerCriCommands(program);
   return program;
