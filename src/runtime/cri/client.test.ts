@@ -15,6 +15,7 @@ import {
   UnavailableError,
   UnsupportedRuntimeError,
 } from '../errors.js';
+import { eventually } from '../../../test/e2e/helpers.js';
 import { CriClient, grpcTarget, protoPath } from './client.js';
 
 type Handler = (req: Record<string, unknown>) => unknown | Promise<unknown>;
@@ -186,17 +187,19 @@ describe('CriClient', () => {
         ListPodSandbox: () => ({ items: [{ id: 'p1', metadata: { name: 'n', uid: 'u', namespace: 'ns', attempt: 0 }, state: 'SANDBOX_READY' }] }),
       });
       servers.push(second);
-      const t0 = Date.now();
-      let items: unknown[] = [];
-      while (Date.now() - t0 < 10_000) {
-        try {
-          items = await c.listPodSandbox();
-          break;
-        } catch (e) {
-          assert.ok(e instanceof UnavailableError, String(e));
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      const items = await eventually(
+        async () => {
+          try {
+            return await c.listPodSandbox();
+          } catch (e) {
+            assert.ok(e instanceof UnavailableError, String(e));
+            return undefined;
+          }
+        },
+        10_000,
+        'the client to reconnect',
+        50,
+      );
       assert.equal(items.length, 1, 'the same client works again');
     } finally {
       c.close();
