@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import { registerCriCommands } from './cri.js';
+import { registerRunCommand } from './run.js';
 import { NodeletError } from '../util/errors.js';
 import { version } from '../version.js';
 
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program.enablePositionalOptions();
   program.name('nodelet').description('A Kubernetes node agent (kubelet) in TypeScript').version(version, '--version');
+  registerRunCommand(program);
   registerCriCommands(program);
   return program;
 }

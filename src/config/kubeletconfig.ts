@@ -1,7 +1,10 @@
-// KubeletConfiguration (kubelet.config.k8s.io/v1beta1): the kubelet's config file format.
+// KubeletConfiguration (kubelet.config.k8s.io/v1beta1): the kubelet's config file format, plus
+// the command-line flags that override it, merged into one validated, defaulted object.
 //
-// Only the fields nodelet implements so far are typed; unknown fields are kept and reported
-// (the kubelet's strict decoding warns about them). Defaults are upstream's.
+// Field names, defaults and duration formats are upstream's. Fields upstream has but nodelet does
+// not implement yet are accepted and reported at info level; fields upstream does not have are
+// warned about (upstream's strict decoding warns too); a field with a wrong type or value is
+// rejected with the file and the field named.
 
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -17,6 +20,25 @@ export interface KubeletConfiguration {
   imageServiceEndpoint: string;
   /** Deadline of runtime calls except long-running ones (pulls, logs, exec, attach). */
   runtimeRequestTimeout: string;
+  /** Directory (or file) of static pod manifests; empty = none. */
+  staticPodPath: string;
+  /** URL of static pod manifests; empty = none. */
+  staticPodURL: string;
+  /** How often pods are resynced (the kubelet's 1m0s). */
+  syncFrequency: string;
+  fileCheckFrequency: string;
+  httpCheckFrequency: string;
+  healthzBindAddress: string;
+  healthzPort: number;
+  /** Where pod log directories go (upstream /var/log/pods). */
+  podLogsDir: string;
+  resolvConf: string;
+  clusterDNS: string[];
+  clusterDomain: string;
+  maxPods: number;
+  address: string;
+  port: number;
+  readOnlyPort: number;
 }
 
 export const defaultRuntimeEndpoint = 'unix:///run/containerd/containerd.sock';
@@ -28,31 +50,137 @@ export function defaultKubeletConfiguration(): KubeletConfiguration {
     containerRuntimeEndpoint: defaultRuntimeEndpoint,
     imageServiceEndpoint: '',
     runtimeRequestTimeout: '2m0s',
+    staticPodPath: '',
+    staticPodURL: '',
+    syncFrequency: '1m0s',
+    fileCheckFrequency: '20s',
+    httpCheckFrequency: '20s',
+    healthzBindAddress: '127.0.0.1',
+    healthzPort: 10248,
+    podLogsDir: '/var/log/pods',
+    resolvConf: '/etc/resolv.conf',
+    clusterDNS: [],
+    clusterDomain: '',
+    maxPods: 110,
+    address: '0.0.0.0',
+    port: 10250,
+    readOnlyPort: 0,
   };
 }
 
-/** Applies defaults to a decoded config object and validates it. */
-export function completeKubeletConfiguration(raw: Record<string, unknown>, source = 'KubeletConfiguration'): KubeletConfiguration {
-  const cfg = { ...defaultKubeletConfiguration(), ...raw } as KubeletConfiguration;
+type FieldKind = 'string' | 'duration' | 'port' | 'int' | 'stringList';
+const fieldKinds: Record<Exclude<keyof KubeletConfiguration, 'apiVersion' | 'kind'>, FieldKind> = {
+  containerRuntimeEndpoint: 'string',
+  imageServiceEndpoint: 'string',
+  runtimeRequestTimeout: 'duration',
+  staticPodPath: 'string',
+  staticPodURL: 'string',
+  syncFrequency: 'duration',
+  fileCheckFrequency: 'duration',
+  httpCheckFrequency: 'duration',
+  healthzBindAddress: 'string',
+  healthzPort: 'port',
+  podLogsDir: 'string',
+  resolvConf: 'string',
+  clusterDNS: 'stringList',
+  clusterDomain: 'string',
+  maxPods: 'int',
+  address: 'string',
+  port: 'port',
+  readOnlyPort: 'port',
+};
+
+/** Upstream v1beta1 fields nodelet accepts but does not act on yet. */
+export const notYetImplementedFields = new Set([
+  'enableServer', 'staticPodURLHeader', 'tlsCertFile', 'tlsPrivateKeyFile', 'tlsCipherSuites', 'tlsMinVersion', 'rotateCertificates',
+  'serverTLSBootstrap', 'authentication', 'authorization', 'registryPullQPS', 'registryBurst', 'eventRecordQPS', 'eventBurst',
+  'enableDebuggingHandlers', 'enableContentionProfiling', 'oomScoreAdj', 'streamingConnectionIdleTimeout', 'nodeStatusUpdateFrequency',
+  'nodeStatusReportFrequency', 'nodeLeaseDurationSeconds', 'imageMinimumGCAge', 'imageMaximumGCAge', 'imageGCHighThresholdPercent',
+  'imageGCLowThresholdPercent', 'volumeStatsAggPeriod', 'kubeletCgroups', 'systemCgroups', 'cgroupRoot', 'cgroupsPerQOS', 'cgroupDriver',
+  'cpuManagerPolicy', 'cpuManagerPolicyOptions', 'cpuManagerReconcilePeriod', 'memoryManagerPolicy', 'topologyManagerPolicy',
+  'topologyManagerScope', 'topologyManagerPolicyOptions', 'qosReserved', 'hairpinMode', 'podCIDR', 'podPidsLimit', 'cpuCFSQuota',
+  'cpuCFSQuotaPeriod', 'nodeStatusMaxImages', 'maxOpenFiles', 'contentType', 'kubeAPIQPS', 'kubeAPIBurst', 'serializeImagePulls',
+  'maxParallelImagePulls', 'evictionHard', 'evictionSoft', 'evictionSoftGracePeriod', 'evictionPressureTransitionPeriod',
+  'evictionMaxPodGracePeriod', 'evictionMinimumReclaim', 'podsPerCore', 'enableControllerAttachDetach', 'protectKernelDefaults',
+  'makeIPTablesUtilChains', 'iptablesMasqueradeBit', 'iptablesDropBit', 'featureGates', 'failSwapOn', 'memorySwap',
+  'containerLogMaxSize', 'containerLogMaxFiles', 'containerLogMaxWorkers', 'containerLogMonitorInterval', 'configMapAndSecretChangeDetectionStrategy',
+  'systemReserved', 'kubeReserved', 'reservedSystemCPUs', 'showHiddenMetricsForVersion', 'systemReservedCgroup', 'kubeReservedCgroup',
+  'enforceNodeAllocatable', 'allowedUnsafeSysctls', 'volumePluginDir', 'providerID', 'kernelMemcgNotification', 'logging',
+  'enableSystemLogHandler', 'enableSystemLogQuery', 'shutdownGracePeriod', 'shutdownGracePeriodCriticalPods', 'shutdownGracePeriodByPodPriority',
+  'reservedMemory', 'enableProfilingHandler', 'enableDebugFlagsHandler', 'seccompDefault', 'memoryThrottlingFactor',
+  'registerWithTaints', 'registerNode', 'tracing', 'localStorageCapacityIsolation', 'failCgroupV1',
+  'crashLoopBackOff', 'singleProcessOOMKill', 'userNamespaces', 'mergeDefaultEvictionSettings', 'imagePullCredentialsVerificationPolicy',
+  'preloadedImagesVerificationAllowlist',
+]);
+
+export interface ConfigNotice {
+  level: 'info' | 'warn';
+  field: string;
+  message: string;
+}
+
+function checkField(source: string, field: string, kind: FieldKind, v: unknown): void {
+  const bad = (what: string): never => {
+    throw new ValidationError(source, field, `${what}, got ${JSON.stringify(v)}`);
+  };
+  switch (kind) {
+    case 'string':
+      if (typeof v !== 'string') bad('must be a string');
+      break;
+    case 'duration':
+      if (typeof v !== 'string') bad('must be a duration string such as "20s"');
+      try {
+        if (parseDuration(v as string) < 0) bad('must not be negative');
+      } catch (e) {
+        if (e instanceof ValidationError) throw e;
+        bad((e as Error).message);
+      }
+      break;
+    case 'port':
+      if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 65535) bad('must be a port number 0..65535');
+      break;
+    case 'int':
+      if (!Number.isInteger(v) || (v as number) < 0) bad('must be a non-negative integer');
+      break;
+    case 'stringList':
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) bad('must be a list of strings');
+      break;
+  }
+}
+
+/**
+ * Applies defaults to a decoded config object and validates it. Notices (unknown or not yet
+ * implemented fields) are returned for the caller to log.
+ */
+export function completeKubeletConfiguration(raw: Record<string, unknown>, source = 'KubeletConfiguration', notices: ConfigNotice[] = []): KubeletConfiguration {
   if (raw['apiVersion'] !== undefined && raw['apiVersion'] !== 'kubelet.config.k8s.io/v1beta1') {
     throw new ValidationError(source, 'apiVersion', `must be kubelet.config.k8s.io/v1beta1, got "${String(raw['apiVersion'])}"`);
   }
   if (raw['kind'] !== undefined && raw['kind'] !== 'KubeletConfiguration') {
     throw new ValidationError(source, 'kind', `must be KubeletConfiguration, got "${String(raw['kind'])}"`);
   }
-  try {
-    parseDuration(cfg.runtimeRequestTimeout);
-  } catch (e) {
-    throw new ValidationError(source, 'runtimeRequestTimeout', (e as Error).message);
+  const cfg = defaultKubeletConfiguration() as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === 'apiVersion' || k === 'kind') continue;
+    const kind = (fieldKinds as Record<string, FieldKind | undefined>)[k];
+    if (kind) {
+      checkField(source, k, kind, v);
+      cfg[k] = v;
+    } else if (notYetImplementedFields.has(k)) {
+      notices.push({ level: 'info', field: k, message: `${source}: field "${k}" is accepted but not implemented by nodelet yet` });
+    } else {
+      notices.push({ level: 'warn', field: k, message: `${source}: unknown field "${k}"` });
+    }
   }
-  if (typeof cfg.containerRuntimeEndpoint !== 'string' || cfg.containerRuntimeEndpoint === '') {
+  const out = cfg as unknown as KubeletConfiguration;
+  if (out.containerRuntimeEndpoint === '') {
     throw new ValidationError(source, 'containerRuntimeEndpoint', 'must be a non-empty endpoint such as unix:///run/containerd/containerd.sock');
   }
-  return cfg;
+  return out;
 }
 
 /** Reads a KubeletConfiguration YAML/JSON file. */
-export function loadKubeletConfiguration(path: string): KubeletConfiguration {
+export function loadKubeletConfiguration(path: string, notices: ConfigNotice[] = []): KubeletConfiguration {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -68,5 +196,5 @@ export function loadKubeletConfiguration(path: string): KubeletConfiguration {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`kubelet config file ${path} must hold one KubeletConfiguration object`);
   }
-  return completeKubeletConfiguration(raw as Record<string, unknown>, path);
+  return completeKubeletConfiguration(raw as Record<string, unknown>, path, notices);
 }

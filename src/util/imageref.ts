@@ -15,7 +15,21 @@ export interface ImageRef {
 const domainRe = /^(localhost|[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)+|[a-zA-Z0-9.-]+:[0-9]+|\[[0-9a-fA-F:]+\](:[0-9]+)?)$/;
 const pathComponentRe = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const tagRe = /^[\w][\w.-]{0,127}$/;
-const digestRe = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
+// OCI image-spec digest grammar: algorithm ":" encoded, with the registered algorithms' encodings
+// fixed (lowercase hex of the hash's length), as go-digest validates them.
+const digestRe = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
+const registeredDigestRe: Record<string, RegExp> = {
+  sha256: /^[a-f0-9]{64}$/,
+  sha384: /^[a-f0-9]{96}$/,
+  sha512: /^[a-f0-9]{128}$/,
+};
+
+function isValidDigest(digest: string): boolean {
+  const m = digestRe.exec(digest);
+  if (!m) return false;
+  const encodedRe = registeredDigestRe[m[1]!];
+  return encodedRe === undefined || encodedRe.test(m[2]!);
+}
 
 /** Parses an image reference; throws ValidationError (field "image") if it is malformed. */
 export function parseImageRef(ref: string, object = 'image'): ImageRef {
@@ -29,7 +43,7 @@ export function parseImageRef(ref: string, object = 'image'): ImageRef {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!digestRe.test(digest)) bad('bad digest');
+    if (!isValidDigest(digest)) bad('bad digest');
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');
@@ -48,6 +62,7 @@ export function parseImageRef(ref: string, object = 'image'): ImageRef {
       domain = first;
       path = rest.slice(slash + 1);
       if (!domainRe.test(domain)) bad('bad registry host');
+      if (domain === 'index.docker.io') domain = 'docker.io'; // legacy name of Docker Hub, as in ParseNormalizedNamed
     }
   }
   if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`;

@@ -43,13 +43,19 @@ class PinoLogger implements Logger {
   }
 }
 
-/** Errors are logged as their message (and code when typed), not as an empty object. */
+/**
+ * Errors are logged as their message (and code when typed), not as an empty object. A message that
+ * already starts with its code (Node's system errors: "ENOENT: no such file or directory, ...") is
+ * not prefixed again.
+ */
 function normalize(fields: LogFields | undefined): LogFields {
   if (!fields) return {};
   const out: LogFields = {};
   for (const [k, v] of Object.entries(fields)) {
     if (v instanceof Error) {
-      out[k] = (v as { code?: unknown }).code ? `${String((v as { code?: unknown }).code)}: ${v.message}` : v.message;
+      const rawCode = (v as { code?: unknown }).code;
+      const code = rawCode ? String(rawCode) : '';
+      out[k] = code && !v.message.startsWith(`${code}:`) ? `${code}: ${v.message}` : v.message;
     } else {
       out[k] = v;
     }
@@ -75,10 +81,39 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   return new PinoLogger(p);
 }
 
+/** Wall-clock time in microseconds: Date.now() refined by the high-resolution clock. */
+let hrOffsetUs = Number.NEGATIVE_INFINITY;
+let lastUs = 0;
+function nowMicros(): number {
+  const wallMs = Date.now();
+  const hrUs = Math.floor(performance.now() * 1000);
+  const lo = wallMs * 1000;
+  const hi = lo + 999;
+  // Stay within the wall clock's millisecond: when the two clocks disagree, re-anchor the
+  // high-resolution clock at the nearest end of that millisecond.
+  let us = hrUs + hrOffsetUs;
+  if (!(us >= lo && us <= hi)) {
+    us = us < lo ? lo : hi;
+    hrOffsetUs = us - hrUs;
+  }
+  // Never go backwards within a millisecond (only a wall clock step can make times go back).
+  if (us < lastUs && lastUs <= hi) us = lastUs;
+  lastUs = us;
+  return us;
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/** klog's header time: `1124 01:50:32.123456` (MMDD hh:mm:ss.uuuuuu, UTC). */
+function klogTime(us: number): string {
+  const d = new Date(Math.floor(us / 1000));
+  const micros = d.getUTCMilliseconds() * 1000 + (us % 1000);
+  return `${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(micros, 6)}`;
+}
 
 const levelOrder: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** Human-readable `I1124 01:50:32.123] msg key=value` lines, klog style. */
+/** Human-readable `I1124 01:50:32.123456] msg key=value` lines, klog style (time in UTC). */
 class TextLogger implements Logger {
   constructor(
     private readonly level: LogLevel,
@@ -91,8 +126,7 @@ class TextLogger implements Logger {
     const kv = Object.entries(all)
       .map(([k, v]) => `${k}=${formatValue(v)}`)
       .join(' ');
-    const t = new Date().toISOString().slice(11, 23);
-    this.write(`${lvl[0]!.toUpperCase()} ${t}] ${msg}${kv ? ' ' + kv : ''}\n`);
+    this.write(`${lvl[0]!.toUpperCase()}${klogTime(nowMicros())}] ${msg}${kv ? ' ' + kv : ''}\n`);
   }
   debug(msg: string, fields?: LogFields): void {
     this.log('debug', msg, fields);

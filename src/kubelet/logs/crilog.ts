@@ -11,10 +11,33 @@ export interface CriLogRecord {
   content: string;
 }
 
-/** Parses one line of a CRI log file; returns undefined for a malformed line. */
+const rfc3339Re = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * True for an RFC 3339 timestamp as Go's time.Parse(time.RFC3339Nano, ...) accepts it: date, "T",
+ * time with optional fractional seconds (up to nanoseconds), and "Z" or a numeric offset; the
+ * fields must be in range (no February 30th, no hour 24).
+ */
+export function isRfc3339(ts: string): boolean {
+  const m = rfc3339Re.exec(ts);
+  if (!m) return false;
+  const [year, month, day, hour, min, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || min > 59 || sec > 59) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  if (day > daysInMonth) return false;
+  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return false;
+  return true;
+}
+
+/**
+ * Parses one line of a CRI log file; returns undefined for a malformed line (as the kubelet does,
+ * that includes a timestamp that is not RFC 3339).
+ */
 export function parseCriLogLine(line: string): CriLogRecord | undefined {
   const a = line.indexOf(' ');
   if (a <= 0) return undefined;
+  if (!isRfc3339(line.slice(0, a))) return undefined;
   const b = line.indexOf(' ', a + 1);
   if (b < 0) return undefined;
   const stream = line.slice(a + 1, b);

@@ -5,25 +5,37 @@
 // pod spec behaves the same under containerd and under sim. Time passes on the injected Clock.
 //
 // Supported: `;`, `&&`, `||`, newlines, `cmd &` + `wait`, `while COND; do LIST; done`, single and
-// double quotes, $VAR / ${VAR} from the container's env, `>&2`, `> file`, `>> file`; commands
-// sleep, exit, exec, echo, printf (plain), true, false, :, trap, touch, rm, cat, test/[ -f|-e ], tail
-// /dev/zero, wait, httpd/nc (run forever), env var assignments (ignored). Anything else: "not
-// found", status 127, as sh says.
+// double quotes, backslash escapes, $VAR / ${VAR} from the container's env (unquoted expansions are
+// field-split: an empty one is no argument at all), redirections `>`, `>>`, `N>`, `N>>`, `N>&M`
+// (`>&2`, `2>&1`, `2>/dev/null`, ...); commands sleep, exit, exec, echo, printf (plain), true,
+// false, :, trap, touch, rm, cat, test/[ -f|-e ], tail /dev/zero, wait, httpd/nc (run forever),
+// env var assignments (ignored). Anything else: "not found", status 127, as sh says. A syntax
+// error makes sh print `sh: ...` and exit 2.
 //
 // Signals follow what containerd + runc show for a container's main process: an untrapped SIGTERM
 // ends it (exit 143); `trap '' TERM` ignores it; a trapped signal runs its handler only once the
-// foreground command ends (sh defers traps), or at once while the shell is in `wait`. SIGKILL
-// ends everything (exit 137).
+// foreground command ends (sh defers traps), or at once while the shell is in `wait`; unless the
+// handler exits, the script then goes on with its next command. `exec CMD` replaces the shell:
+// nothing after it runs, and caught signals get their default action again (ignored ones stay
+// ignored). SIGKILL ends everything (exit 137).
 
 import type { Clock } from '../../util/clock.js';
 
 export type Word = string;
 
+/** Where a redirected stream goes: '&1' / '&2' for the shell's stdout / stderr, or a file path. */
+export interface Redirect {
+  target: string;
+  append: boolean;
+}
+
 export interface SimpleCommand {
   kind: 'cmd';
   argv: Word[];
-  /** Redirection of stdout: '&2' for stderr, or a file path. */
-  stdoutTo?: { target: string; append: boolean };
+  /** Redirection of stdout: '&2' for the shell's stderr, or a file path. */
+  stdoutTo?: Redirect;
+  /** Redirection of stderr: '&1' for the shell's stdout, or a file path. */
+  stderrTo?: Redirect;
   background: boolean;
 }
 
@@ -44,17 +56,74 @@ export type Statement = Pipeline | WhileLoop;
 
 // ---------------------------------------------------------------- tokenizer
 
-type Token = { t: 'word'; v: string; quoted: boolean } | { t: 'op'; v: string };
+/**
+ * A word after expansion. `fields` are the arguments it stands for: usually one, none for an
+ * unquoted expansion that is empty, several when an unquoted expansion contains blanks. `literal`
+ * is the text of a word written without quotes, escapes or expansions (only those can be
+ * keywords such as `do`).
+ */
+type Token =
+  | { t: 'word'; fields: string[]; literal?: string }
+  | { t: 'op'; v: ';' | '&&' | '||' | '&' | '|' }
+  | { t: 'redir'; fd: number; op: '>' | '>>' | '>&' };
+
+/** A piece of a word: text from quotes or escapes is never split, unquoted expansions are. */
+interface Segment {
+  text: string;
+  quoted: boolean;
+  split: boolean;
+}
+
+const wordEnd = ' \t\n;&|>';
+const nameRe = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/y;
+const redirRe = /(\d*)(>>|>&|>\||>)/y;
+
+/** Joins a word's segments into fields, splitting unquoted expansions on blanks (IFS). */
+function fieldsOf(segs: Segment[]): string[] {
+  const fields: string[] = [];
+  let cur = '';
+  let has = false;
+  for (const seg of segs) {
+    if (!seg.split) {
+      cur += seg.text;
+      if (seg.quoted || seg.text !== '') has = true;
+      continue;
+    }
+    const parts = seg.text.split(/[ \t\n]+/);
+    for (let k = 0; k < parts.length; k++) {
+      if (k > 0) {
+        if (has) fields.push(cur);
+        cur = '';
+        has = false;
+      }
+      if (parts[k]) {
+        cur += parts[k];
+        has = true;
+      }
+    }
+  }
+  if (has) fields.push(cur);
+  return fields;
+}
 
 function tokenize(src: string, env: Record<string, string>): Token[] {
   const out: Token[] = [];
   let i = 0;
-  const expand = (s: string): string =>
-    s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string, b: string) => env[a ?? b] ?? '');
+  /** Expands $NAME or ${NAME} at src[at]; undefined when there is no variable name there. */
+  const expandAt = (at: number): { value: string; end: number } | undefined => {
+    nameRe.lastIndex = at;
+    const m = nameRe.exec(src);
+    if (!m) return undefined;
+    return { value: env[(m[1] ?? m[2])!] ?? '', end: nameRe.lastIndex };
+  };
   while (i < src.length) {
     const c = src[i]!;
     if (c === ' ' || c === '\t') {
       i++;
+      continue;
+    }
+    if (c === '\\' && src[i + 1] === '\n') {
+      i += 2; // line continuation
       continue;
     }
     if (c === '#') {
@@ -66,57 +135,90 @@ function tokenize(src: string, env: Record<string, string>): Token[] {
       i++;
       continue;
     }
-    if (src.startsWith('&&', i) || src.startsWith('||', i) || src.startsWith('>>', i) || src.startsWith('>&2', i)) {
-      const v = src.startsWith('>&2', i) ? '>&2' : src.slice(i, i + 2);
-      out.push({ t: 'op', v });
-      i += v.length;
+    if (src.startsWith('&&', i) || src.startsWith('||', i)) {
+      out.push({ t: 'op', v: src.startsWith('&&', i) ? '&&' : '||' });
+      i += 2;
       continue;
     }
-    if (c === '&' || c === '>' || c === '|') {
+    if (c === '&' || c === '|') {
       out.push({ t: 'op', v: c });
       i++;
       continue;
     }
+    // a redirection operator, with an optional file descriptor number right before it (`2>`)
+    redirRe.lastIndex = i;
+    const r = redirRe.exec(src);
+    if (r) {
+      const op = r[2] === '>|' ? '>' : (r[2] as '>' | '>>' | '>&');
+      out.push({ t: 'redir', fd: r[1] ? Number(r[1]) : 1, op });
+      i = redirRe.lastIndex;
+      continue;
+    }
     // a word, possibly made of quoted parts
-    let word = '';
-    let quoted = false;
-    while (i < src.length && !' \t\n;&|>'.includes(src[i]!)) {
+    const segs: Segment[] = [];
+    let literal = true;
+    while (i < src.length && !wordEnd.includes(src[i]!)) {
       const ch = src[i]!;
       if (ch === "'") {
         const end = src.indexOf("'", i + 1);
         if (end < 0) throw new Error('unterminated quote');
-        word += src.slice(i + 1, end);
-        quoted = true;
+        segs.push({ text: src.slice(i + 1, end), quoted: true, split: false });
+        literal = false;
         i = end + 1;
       } else if (ch === '"') {
+        // inside double quotes a backslash escapes only $ ` " \ and newline; $VAR expands
         let j = i + 1;
         let part = '';
         while (j < src.length && src[j] !== '"') {
-          if (src[j] === '\\' && j + 1 < src.length) {
-            part += src[j + 1];
+          const cj = src[j]!;
+          if (cj === '\\' && j + 1 < src.length && '$`"\\\n'.includes(src[j + 1]!)) {
+            if (src[j + 1] !== '\n') part += src[j + 1];
             j += 2;
-          } else part += src[j++];
+          } else if (cj === '$') {
+            const x = expandAt(j);
+            if (x) {
+              part += x.value;
+              j = x.end;
+            } else {
+              part += cj;
+              j++;
+            }
+          } else {
+            part += cj;
+            j++;
+          }
         }
         if (j >= src.length) throw new Error('unterminated quote');
-        word += expand(part);
-        quoted = true;
+        segs.push({ text: part, quoted: true, split: false });
+        literal = false;
         i = j + 1;
       } else if (ch === '\\' && i + 1 < src.length) {
-        word += src[i + 1];
+        if (src[i + 1] !== '\n') segs.push({ text: src[i + 1]!, quoted: true, split: false });
+        literal = false;
         i += 2;
+      } else if (ch === '$' && expandAt(i)) {
+        const x = expandAt(i)!;
+        segs.push({ text: x.value, quoted: false, split: true });
+        literal = false;
+        i = x.end;
       } else {
-        let j = i;
-        while (j < src.length && !' \t\n;&|>\'"\\'.includes(src[j]!)) j++;
-        word += expand(src.slice(i, j));
+        let j = i + 1;
+        while (j < src.length && !(wordEnd + '\'"\\$').includes(src[j]!)) j++;
+        segs.push({ text: src.slice(i, j), quoted: false, split: false });
         i = j;
       }
     }
-    out.push({ t: 'word', v: word, quoted });
+    const tok: Token = { t: 'word', fields: fieldsOf(segs) };
+    if (literal) tok.literal = segs.map((x) => x.text).join('');
+    out.push(tok);
   }
   return out;
 }
 
 // ---------------------------------------------------------------- parser
+
+/** Where fd 1 or 2 of a command points while its redirections are applied left to right. */
+type Dest = { fd: 1 | 2 } | { file: string; append: boolean };
 
 class Parser {
   private i = 0;
@@ -128,19 +230,23 @@ class Parser {
       this.skipSeparators();
       const tok = this.toks[this.i];
       if (!tok) break;
-      if (until && tok.t === 'word' && !tok.quoted && until.includes(tok.v)) break;
+      if (until && tok.t === 'word' && tok.literal !== undefined && until.includes(tok.literal)) break;
       stmts.push(this.parseStatement());
     }
     return stmts;
   }
 
   private skipSeparators(): void {
-    while (this.toks[this.i]?.t === 'op' && this.toks[this.i]!.v === ';') this.i++;
+    for (;;) {
+      const tok = this.toks[this.i];
+      if (tok?.t === 'op' && tok.v === ';') this.i++;
+      else break;
+    }
   }
 
   private parseStatement(): Statement {
     const tok = this.toks[this.i]!;
-    if (tok.t === 'word' && !tok.quoted && tok.v === 'while') {
+    if (tok.t === 'word' && tok.literal === 'while') {
       this.i++;
       const cond = this.parseChain();
       this.skipSeparators();
@@ -154,7 +260,7 @@ class Parser {
 
   private expectWord(w: string): void {
     const tok = this.toks[this.i];
-    if (!tok || tok.t !== 'word' || tok.v !== w) throw new Error(`syntax error: expected "${w}"`);
+    if (!tok || tok.t !== 'word' || tok.literal !== w) throw new Error(`syntax error: expected "${w}"`);
     this.i++;
   }
 
@@ -173,24 +279,36 @@ class Parser {
 
   private parseSimple(): SimpleCommand {
     const cmd: SimpleCommand = { kind: 'cmd', argv: [], background: false };
+    let words = 0;
+    let redirs = 0;
+    const fds: { 1: Dest; 2: Dest } = { 1: { fd: 1 }, 2: { fd: 2 } };
     for (;;) {
       const tok = this.toks[this.i];
       if (!tok) break;
       if (tok.t === 'word') {
-        if (cmd.argv.length === 0 && !tok.quoted && ['do', 'done'].includes(tok.v)) break;
-        cmd.argv.push(tok.v);
+        if (words === 0 && redirs === 0 && (tok.literal === 'do' || tok.literal === 'done')) break;
+        cmd.argv.push(...tok.fields);
+        words++;
         this.i++;
         continue;
       }
-      if (tok.v === '>&2') {
-        cmd.stdoutTo = { target: '&2', append: true };
-        this.i++;
-        continue;
-      }
-      if (tok.v === '>' || tok.v === '>>') {
+      if (tok.t === 'redir') {
         const target = this.toks[this.i + 1];
         if (!target || target.t !== 'word') throw new Error('syntax error: redirection without a file');
-        cmd.stdoutTo = { target: target.v, append: tok.v === '>>' };
+        if (target.fields.length !== 1) throw new Error('ambiguous redirect');
+        const path = target.fields[0]!;
+        let dest: Dest;
+        if (tok.op === '>&') {
+          if (path === '1' || path === '2') dest = { ...fds[path === '1' ? 1 : 2] };
+          else if (path === '-') dest = { file: '/dev/null', append: true }; // closed: output is lost
+          else throw new Error(`${path}: bad file descriptor`);
+        } else if (path === '/dev/stdout' || path === '/dev/stderr') {
+          dest = { ...fds[path === '/dev/stdout' ? 1 : 2] };
+        } else {
+          dest = { file: path, append: tok.op === '>>' };
+        }
+        if (tok.fd === 1 || tok.fd === 2) fds[tok.fd] = dest; // other descriptors: nothing writes to them
+        redirs++;
         this.i += 2;
         continue;
       }
@@ -201,11 +319,18 @@ class Parser {
       }
       break;
     }
-    if (cmd.argv.length === 0) throw new Error('syntax error: empty command');
+    if (words === 0 && redirs === 0) throw new Error('syntax error: empty command');
+    const out = fds[1];
+    const err = fds[2];
+    if ('file' in out) cmd.stdoutTo = { target: out.file, append: out.append };
+    else if (out.fd === 2) cmd.stdoutTo = { target: '&2', append: true };
+    if ('file' in err) cmd.stderrTo = { target: err.file, append: err.append };
+    else if (err.fd === 1) cmd.stderrTo = { target: '&1', append: true };
     return cmd;
   }
 }
 
+/** Parses (and expands, from env) a script; throws an Error naming the syntax error. */
 export function parseScript(src: string, env: Record<string, string> = {}): Statement[] {
   return new Parser(tokenize(src, env)).parseList();
 }
@@ -242,6 +367,31 @@ export const knownCommands = new Set([
   'tail', 'wait', 'exec', 'httpd', 'nc', 'pause', 'env', 'hostname', 'ls', 'mkdir', 'date',
 ]);
 
+/** Where a stream of the shell or of one command ends up. */
+type Sink = { kind: 'stream'; stream: 'stdout' | 'stderr' } | { kind: 'file'; path: string } | { kind: 'null' };
+
+/** The shell's open stdout and stderr (changed for good by `exec >file`), and whether it is a background job. */
+interface ShellCtx {
+  out: Sink;
+  err: Sink;
+  background: boolean;
+}
+
+/** A command's resolved output streams. */
+interface CmdIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  sinks: { out: Sink; err: Sink };
+}
+
+const sleepUsage =
+  'BusyBox v1.37.0 (nodelet sim) multi-call binary.\n\n' +
+  'Usage: sleep [N]...\n\n' +
+  'Pause for a time equal to the total of the args given, where each arg can\n' +
+  'have an optional suffix of (s)econds, (m)inutes, (h)ours, or (d)ays\n';
+
+const sleepUnits: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
 /**
  * A running simulated process. `done` settles when it exits; `signal()` delivers SIGTERM or
  * SIGKILL with PID 1 semantics.
@@ -257,16 +407,29 @@ export class SimProcess {
   private pendingTrap = false;
   private inWait = false;
   private jobs: Promise<number>[] = [];
+  /** `$?`: the status of the last foreground command. */
+  private lastStatus = 0;
+  /** `$?` as it was before each trap handler now running (innermost last). */
+  private readonly trapSaved: number[] = [];
+  private readonly rootCtx: ShellCtx = { out: { kind: 'stream', stream: 'stdout' }, err: { kind: 'stream', stream: 'stderr' }, background: false };
 
+  /** `program` is the parsed script, or the syntax error that sh reports (and exits 2) when it starts. */
   constructor(
     private readonly penv: ProcessEnv,
-    private readonly program: Statement[],
+    private readonly program: Statement[] | Error,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
   }
 
+  /** Never throws: a script with a syntax error gives a process that prints it and exits 2, as sh does. */
   static fromArgv(penv: ProcessEnv, argv: string[]): SimProcess {
-    return new SimProcess(penv, programFromArgv(argv, penv.env));
+    let program: Statement[] | Error;
+    try {
+      program = programFromArgv(argv, penv.env);
+    } catch (e) {
+      program = e instanceof Error ? e : new Error(String(e));
+    }
+    return new SimProcess(penv, program);
   }
 
   get exited(): boolean {
@@ -304,53 +467,60 @@ export class SimProcess {
 
   private async run(): Promise<void> {
     try {
-      const status = await this.runList(this.program);
+      if (this.program instanceof Error) throw this.program;
+      const status = await this.runList(this.program, this.rootCtx);
       this.finish({ code: status, kind: 'exit' });
     } catch (e) {
       if (e instanceof ExitSignal) this.finish(e.exit);
       else if (!this.finished) {
-        this.penv.io.write('stderr', `sh: ${(e as Error).message}\n`);
+        this.write(this.rootCtx.err, `sh: ${(e as Error).message}\n`);
         this.finish({ code: 2, kind: 'exit' });
       }
     }
     this.kill.abort();
   }
 
-  private async runList(stmts: Statement[]): Promise<number> {
+  private async runList(stmts: Statement[], ctx: ShellCtx): Promise<number> {
     let status = 0;
     for (const s of stmts) {
-      status = s.kind === 'while' ? await this.runWhile(s) : await this.runChain(s);
-      await this.checkTrap();
+      status = s.kind === 'while' ? await this.runWhile(s, ctx) : await this.runChain(s, ctx);
     }
     return status;
   }
 
-  private async runWhile(w: WhileLoop): Promise<number> {
+  private async runWhile(w: WhileLoop, ctx: ShellCtx): Promise<number> {
     let status = 0;
     let iterations = 0;
-    while ((await this.runChain(w.cond)) === 0) {
-      status = await this.runList(w.body);
+    while ((await this.runChain(w.cond, ctx)) === 0) {
+      status = await this.runList(w.body, ctx);
       // a loop that never sleeps would spin forever in simulated time: yield to the clock
       if (++iterations % 1000 === 0) await this.sleep(1);
     }
     return status;
   }
 
-  private async runChain(p: Pipeline): Promise<number> {
-    let status = await this.runCommand(p.first);
+  private async runChain(p: Pipeline, ctx: ShellCtx): Promise<number> {
+    let status = await this.runCommand(p.first, ctx);
     for (const { op, cmd } of p.rest) {
-      if ((op === '&&' && status === 0) || (op === '||' && status !== 0)) status = await this.runCommand(cmd);
+      if ((op === '&&' && status === 0) || (op === '||' && status !== 0)) status = await this.runCommand(cmd, ctx);
     }
     return status;
   }
 
+  /** Runs a deferred trap handler, if a trapped signal arrived; the script then goes on (unless it exits). */
   private async checkTrap(): Promise<void> {
     if (!this.pendingTrap || this.finished) return;
     this.pendingTrap = false;
-    if (Array.isArray(this.trapTerm)) {
-      const status = await this.runList(this.trapTerm);
-      throw new ExitSignal({ code: status, kind: 'exit' });
+    const handler = this.trapTerm;
+    if (!Array.isArray(handler)) return;
+    const saved = this.lastStatus;
+    this.trapSaved.push(saved);
+    try {
+      await this.runList(handler, this.rootCtx);
+    } finally {
+      this.trapSaved.pop();
     }
+    this.lastStatus = saved; // $? after a trap action is what it was before
   }
 
   private async sleep(ms: number): Promise<void> {
@@ -368,45 +538,80 @@ export class SimProcess {
     throw new ExitSignal({ code: 137, kind: 'killed' });
   }
 
-  private out(cmd: SimpleCommand, text: string): void {
-    const to = cmd.stdoutTo;
-    if (!to) this.penv.io.write('stdout', text);
-    else if (to.target === '&2') this.penv.io.write('stderr', text);
-    else if (to.target === '/dev/null') return;
-    else this.penv.files.set(to.target, (to.append ? (this.penv.files.get(to.target) ?? '') : '') + text);
+  private write(sink: Sink, text: string): void {
+    if (sink.kind === 'stream') this.penv.io.write(sink.stream, text);
+    else if (sink.kind === 'file') this.penv.files.set(sink.path, (this.penv.files.get(sink.path) ?? '') + text);
   }
 
-  private runCommand(cmd: SimpleCommand): Promise<number> {
+  /** Opens a command's redirection relative to the shell's streams (`>` truncates here, once). */
+  private open(to: Redirect | undefined, inherited: Sink, ctx: ShellCtx): Sink {
+    if (!to) return inherited;
+    if (to.target === '&1') return ctx.out;
+    if (to.target === '&2') return ctx.err;
+    if (to.target === '/dev/null') return { kind: 'null' };
+    const files = this.penv.files;
+    if (!to.append || !files.has(to.target)) files.set(to.target, '');
+    return { kind: 'file', path: to.target };
+  }
+
+  private runCommand(cmd: SimpleCommand, ctx: ShellCtx): Promise<number> {
     if (cmd.background) {
-      const job = this.exec({ ...cmd, background: false });
+      const job = this.exec({ ...cmd, background: false }, { ...ctx, background: true });
       job.catch(() => undefined);
       this.jobs.push(job.catch(() => 0));
+      this.lastStatus = 0;
       return Promise.resolve(0);
     }
-    return this.exec(cmd);
+    return this.exec(cmd, ctx).then(async (status) => {
+      this.lastStatus = status;
+      await this.checkTrap();
+      return status;
+    });
   }
 
-  private async exec(cmd: SimpleCommand): Promise<number> {
+  private async exec(cmd: SimpleCommand, ctx: ShellCtx): Promise<number> {
     if (this.finished) throw new ExitSignal({ code: 137, kind: 'killed' });
-    const [name0, ...args] = cmd.argv;
-    if (name0 === undefined) return 0;
+    const out = this.open(cmd.stdoutTo, ctx.out, ctx);
+    const err = this.open(cmd.stderrTo, ctx.err, ctx);
+    const io: CmdIO = { out: (t) => this.write(out, t), err: (t) => this.write(err, t), sinks: { out, err } };
+    return this.runArgv(cmd.argv, io, ctx);
+  }
+
+  private async runArgv(argv: string[], io: CmdIO, ctx: ShellCtx): Promise<number> {
+    const [name0, ...args] = argv;
+    if (name0 === undefined) return 0; // only redirections (or expansions that were empty)
     if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(name0)) return 0; // variable assignment
     const name = name0.replace(/^.*\//, '');
     const files = this.penv.files;
     switch (name) {
       case 'sleep': {
-        const arg = args[0] ?? '';
-        if (arg === 'infinity') return this.forever();
-        const secs = Number(arg.replace(/s$/, ''));
-        if (!Number.isFinite(secs) || secs < 0) {
-          this.penv.io.write('stderr', `sleep: invalid number '${arg}'\n`);
+        if (args.length === 0) {
+          io.err(sleepUsage);
           return 1;
         }
-        await this.sleep(secs * 1000);
+        if (args.length === 1 && args[0] === 'infinity') return this.forever();
+        let secs = 0;
+        for (const arg of args) {
+          const m = /^(\d+(?:\.\d*)?|\.\d+)([smhd]?)$/.exec(arg);
+          if (!m) {
+            io.err(`sleep: invalid number '${arg}'\n`);
+            return 1;
+          }
+          secs += Number(m[1]) * sleepUnits[m[2]!]!;
+        }
+        await this.sleep(Math.round(secs * 1000));
         return 0;
       }
-      case 'exit':
-        throw new ExitSignal({ code: Number(args[0] ?? 0) & 0xff, kind: 'exit' });
+      case 'exit': {
+        let code = this.trapSaved.at(-1) ?? this.lastStatus; // no operand: $? (from before the trap, in a trap)
+        if (args[0] !== undefined) {
+          if (!/^-?\d+$/.test(args[0])) {
+            io.err(`sh: exit: Illegal number: ${args[0]}\n`);
+            code = 2;
+          } else code = Number(args[0]);
+        }
+        throw new ExitSignal({ code: code & 0xff, kind: 'exit' });
+      }
       case 'echo': {
         let a = args;
         let nl = '\n';
@@ -414,11 +619,11 @@ export class SimProcess {
           a = a.slice(1);
           nl = '';
         }
-        this.out(cmd, a.join(' ') + nl);
+        io.out(a.join(' ') + nl);
         return 0;
       }
       case 'printf':
-        this.out(cmd, (args[0] ?? '').replace(/\\n/g, '\n'));
+        io.out((args[0] ?? '').replace(/\\n/g, '\n'));
         return 0;
       case 'true':
       case ':':
@@ -428,7 +633,7 @@ export class SimProcess {
       case 'trap': {
         const [action, ...sigs] = args;
         if (sigs.some((s) => s === 'TERM' || s === 'SIGTERM' || s === '15')) {
-          this.trapTerm = action === '' || action === undefined ? 'ignore' : parseScript(action, this.penv.env);
+          this.trapTerm = action === '' || action === undefined ? 'ignore' : action === '-' ? undefined : parseScript(action, this.penv.env);
         }
         return 0;
       }
@@ -445,9 +650,9 @@ export class SimProcess {
         for (const f of args) {
           const content = files.get(f);
           if (content === undefined) {
-            this.penv.io.write('stderr', `cat: can't open '${f}': No such file or directory\n`);
+            io.err(`cat: can't open '${f}': No such file or directory\n`);
             status = 1;
-          } else this.out(cmd, content);
+          } else io.out(content);
         }
         return status;
       }
@@ -469,30 +674,45 @@ export class SimProcess {
         return 0;
       case 'wait':
         return this.waitJobs();
-      case 'exec':
-        return this.exec({ ...cmd, argv: args });
+      case 'exec': {
+        if (args.length === 0) {
+          // `exec >file 2>&1`: the redirections stay for the rest of the shell
+          ctx.out = io.sinks.out;
+          ctx.err = io.sinks.err;
+          return 0;
+        }
+        if (ctx.background) return this.runArgv(args, io, ctx); // replaces only the background job
+        // The command replaces the shell: caught signals get their default action back (ignored
+        // ones stay ignored), and the process ends when the command does.
+        if (this.trapTerm !== 'ignore') this.trapTerm = undefined;
+        this.pendingTrap = false;
+        const status = await this.runArgv(args, io, ctx);
+        throw new ExitSignal({ code: status & 0xff, kind: 'exit' });
+      }
       case 'httpd':
       case 'nc':
       case 'pause':
         return this.forever();
       case 'hostname':
-        this.out(cmd, (this.penv.env['HOSTNAME'] ?? 'sim') + '\n');
+        io.out((this.penv.env['HOSTNAME'] ?? 'sim') + '\n');
         return 0;
       case 'env':
-        this.out(cmd, Object.entries(this.penv.env).map(([k, v]) => `${k}=${v}\n`).join(''));
+        io.out(Object.entries(this.penv.env).map(([k, v]) => `${k}=${v}\n`).join(''));
         return 0;
       case 'date':
-        this.out(cmd, new Date(this.penv.clock.now()).toUTCString() + '\n');
+        io.out(new Date(this.penv.clock.now()).toUTCString() + '\n');
         return 0;
       case 'ls':
-        this.out(cmd, [...files.keys()].join('\n') + '\n');
+        io.out([...files.keys()].join('\n') + '\n');
         return 0;
       case 'sh': {
-        if (args[0] === '-c' && args[1] !== undefined) return this.runList(parseScript(args[1], this.penv.env));
+        if (args[0] === '-c' && args[1] !== undefined) {
+          return this.runList(parseScript(args[1], this.penv.env), { out: io.sinks.out, err: io.sinks.err, background: ctx.background });
+        }
         return 0; // sh without a script and without stdin exits at once
       }
       default:
-        this.penv.io.write('stderr', `sh: ${name0}: not found\n`);
+        io.err(`sh: ${name0}: not found\n`);
         return 127;
     }
   }
@@ -507,10 +727,8 @@ export class SimProcess {
     if (this.pendingTrap) this.waitInterrupt.abort();
     const r = await Promise.race([Promise.all(this.jobs), interrupted]);
     this.inWait = false;
-    if (r === 'interrupted') {
-      await this.checkTrap();
-      return 128 + 15;
-    }
+    // interrupted by a trapped signal: wait returns >128 and the handler runs next (in runCommand)
+    if (r === 'interrupted') return 128 + 15;
     this.jobs = [];
     return 0;
   }

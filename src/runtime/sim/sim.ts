@@ -117,7 +117,9 @@ interface SimContainer {
   cpuNanoCores: number;
   memoryBytes: number;
   writableBytes: number;
-  cpuStartNs: number;
+  /** CPU time used (core-ns) up to cpuSinceNs; from then on the container uses cpuNanoCores. */
+  cpuUsedNs: number;
+  cpuSinceNs: number;
 }
 
 const ms2ns = (ms: number): number => ms * 1e6;
@@ -184,7 +186,13 @@ export class SimRuntime implements Runtime {
   /** Sets a running container's simulated resource usage. */
   setUsage(containerId: string, usage: { cpuNanoCores?: number; memoryBytes?: number; writableBytes?: number }): void {
     const c = this.mustContainer('SetUsage', containerId);
-    if (usage.cpuNanoCores !== undefined) c.cpuNanoCores = usage.cpuNanoCores;
+    if (usage.cpuNanoCores !== undefined) {
+      // the time so far was used at the old rate: the cumulative counter never goes back
+      const now = ms2ns(this.clock.now());
+      c.cpuUsedNs = this.cpuUsedAt(c, now);
+      c.cpuSinceNs = now;
+      c.cpuNanoCores = usage.cpuNanoCores;
+    }
     if (usage.memoryBytes !== undefined) c.memoryBytes = usage.memoryBytes;
     if (usage.writableBytes !== undefined) c.writableBytes = usage.writableBytes;
   }
@@ -370,7 +378,8 @@ export class SimRuntime implements Runtime {
       cpuNanoCores: 1_000_000,
       memoryBytes: 1 << 20,
       writableBytes: 4096,
-      cpuStartNs: 0,
+      cpuUsedNs: 0,
+      cpuSinceNs: 0,
     });
     return id;
   }
@@ -405,7 +414,9 @@ export class SimRuntime implements Runtime {
     for (const kv of c.config.envs ?? []) env[kv.key] = kv.value;
     c.state = 'CONTAINER_RUNNING';
     c.startedAt = ms2ns(now);
-    c.cpuStartNs = c.startedAt;
+    c.cpuUsedNs = 0;
+    c.cpuSinceNs = c.startedAt;
+    // never throws: a script with a syntax error runs as a process that exits 2 (as sh does)
     const proc = SimProcess.fromArgv(
       {
         clock: this.clock,
@@ -596,11 +607,17 @@ export class SimRuntime implements Runtime {
 
   // ------------------------------------------------------------ stats
 
+  /** Cumulative CPU time (core-ns) a container has used by time t (ns): none before it started or after it exited. */
+  private cpuUsedAt(c: SimContainer, t: number): number {
+    if (!c.startedAt) return 0;
+    const end = c.state === 'CONTAINER_RUNNING' ? t : Math.min(t, c.finishedAt || t);
+    return c.cpuUsedNs + (Math.max(0, end - c.cpuSinceNs) / 1e9) * c.cpuNanoCores;
+  }
+
   private statsOf(c: SimContainer): ContainerStats {
     const now = ms2ns(this.clock.now());
     const running = c.state === 'CONTAINER_RUNNING';
-    const end = running ? now : c.finishedAt || now;
-    const used = c.startedAt ? Math.round(((end - c.cpuStartNs) / 1e9) * c.cpuNanoCores) : 0;
+    const used = Math.round(this.cpuUsedAt(c, now));
     return {
       attributes: {
         id: c.id,
@@ -758,7 +775,14 @@ export class SimRuntime implements Runtime {
     if (entry.pullDelayMs) await this.clock.sleep(entry.pullDelayMs);
     if (entry.pullError) throw new RuntimeError('Unknown', 'PullImage', `failed to pull and unpack image "${norm}": ${entry.pullError}`);
     if (entry.auth) {
-      const [u, p] = auth?.auth ? Buffer.from(auth.auth, 'base64').toString().split(':') : [auth?.username, auth?.password];
+      let u = auth?.username;
+      let p = auth?.password;
+      if (auth?.auth) {
+        // docker-config `auth` is base64("user:password"); the password may itself contain ':'
+        const decoded = Buffer.from(auth.auth, 'base64').toString();
+        const colon = decoded.indexOf(':');
+        [u, p] = colon < 0 ? [decoded, undefined] : [decoded.slice(0, colon), decoded.slice(colon + 1)];
+      }
       if (u !== entry.auth.username || p !== entry.auth.password) {
         throw new RuntimeError('Unknown', 'PullImage', `failed to pull and unpack image "${norm}": failed to resolve reference "${norm}": pulling from host ${parseImageRef(norm).domain} failed with status code [manifests ${parseImageRef(norm).tag ?? 'latest'}]: 401 Unauthorized`);
       }

@@ -1,0 +1,229 @@
+// The whole pod engine on the simulated runtime and a fake clock: static pods from a directory,
+// the syncLoop, pod workers, PLEG, status. Time only moves when the test says so.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import { FakeClock } from '../util/clock.js';
+import { MemoryLogger } from '../util/logger.js';
+import { newRegistry } from '../util/metrics.js';
+import { RuntimeError } from '../runtime/index.js';
+import { SimRuntime } from '../runtime/sim/index.js';
+import { Kubelet } from './kubelet.js';
+
+const image = '127.0.0.1:5000/busybox:1.0';
+
+function manifest(name: string, command: string, restartPolicy = 'Always', extra = ''): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, namespace: sim }
+spec:
+  restartPolicy: ${restartPolicy}
+  terminationGracePeriodSeconds: 2
+${extra}  containers:
+    - name: main
+      image: ${image}
+      command: ["sh", "-c", ${JSON.stringify(command)}]
+`;
+}
+
+describe('kubelet on the simulated runtime', () => {
+  let dir: string;
+  let clock: FakeClock;
+  let sim: SimRuntime;
+  let logger: MemoryLogger;
+  let kubelets: Kubelet[];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nodelet-kubelet-'));
+    clock = new FakeClock();
+    logger = new MemoryLogger();
+    sim = new SimRuntime({ clock, images: [{ ref: 'localhost/pause:3.9' }], registry: [{ ref: image, defaultCommand: ['sh'] }] });
+    kubelets = [];
+  });
+
+  afterEach(async () => {
+    for (const k of kubelets) await k.stop();
+    sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function newKubelet(): Kubelet {
+    const k = new Kubelet(
+      {
+        nodeName: 'sim-node',
+        rootDir: join(dir, 'root'),
+        podLogsDir: join(dir, 'logs'),
+        staticPodPath: join(dir, 'manifests'),
+        staticPodURL: '',
+        syncFrequencyMs: 60_000,
+        fileCheckFrequencyMs: 20_000,
+        httpCheckFrequencyMs: 20_000,
+        node: { nodeName: 'sim-node', hostIP: '192.0.2.10', resolvConf: 'nameserver 192.0.2.53\n', clusterDNS: [], clusterDomain: 'cluster.local', memoryCapacity: 8 << 30, allocatableCpuMillis: 2000, allocatableMemory: 8 << 30 },
+        runtimeName: 'sim',
+      },
+      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0 },
+    );
+    kubelets.push(k);
+    return k;
+  }
+
+  function write(file: string, text: string): void {
+    writeFileSync(join(dir, 'manifests', file), text);
+  }
+
+  /** Lets simulated time pass in 100 ms steps. */
+  async function run(ms: number): Promise<void> {
+    for (let t = 0; t < ms; t += 100) await clock.advance(100);
+  }
+
+  function pod(k: Kubelet, name: string): { pod: V1Pod; status: V1Pod['status'] } | undefined {
+    const p = k.getPods().find((x) => x.pod.metadata?.name === `${name}-sim-node`);
+    return p ? { pod: p.pod, status: p.status } : undefined;
+  }
+
+  async function start(): Promise<Kubelet> {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'manifests'), { recursive: true });
+    const k = newKubelet();
+    k.start();
+    return k;
+  }
+
+  it('starts a static pod and reports it Running', async () => {
+    const k = await start();
+    write('a.yaml', manifest('a', 'exec sleep 3600'));
+    await run(21_000); // the periodic rescan picks the file up at the latest
+    const p = pod(k, 'a');
+    assert.equal(p?.status?.phase, 'Running');
+    assert.equal(p?.status?.containerStatuses?.[0]?.ready, true);
+    const running = await sim.listContainers({ state: 'CONTAINER_RUNNING' });
+    assert.equal(running.length, 1);
+    assert.equal(running[0]!.labels['io.kubernetes.pod.name'], 'a-sim-node');
+    assert.equal(p?.status?.containerStatuses?.[0]?.containerID, `sim://${running[0]!.id}`);
+  });
+
+  it('restarts a crashing container after 10 s, 20 s, 40 s of backoff', async () => {
+    const k = await start();
+    write('c.yaml', manifest('crash', 'exit 1'));
+    await run(120_000);
+    const attempts = (await sim.listContainers()).sort((a, b) => a.createdAt - b.createdAt);
+    const statuses = await Promise.all(attempts.map(async (c) => (await sim.containerStatus(c.id)).status));
+    const gaps = statuses.slice(1).map((s, i) => (s.createdAt - statuses[i]!.finishedAt) / 1e9);
+    assert.ok(gaps.length >= 4, `attempts: ${statuses.length}`);
+    // restart 1 at once, then 10 s, 20 s, 40 s: each within the relist+tick granularity
+    const expected = [0, 10, 20, 40];
+    expected.forEach((e, i) => assert.ok(gaps[i]! >= e && gaps[i]! <= e + 2.5, `gap ${i}: ${gaps[i]} s, want ~${e} s`));
+    const cs = pod(k, 'crash')?.status?.containerStatuses?.[0];
+    assert.ok((cs?.restartCount ?? 0) >= 4);
+    assert.equal(cs?.state?.waiting?.reason ?? (cs?.state?.running ? 'running' : ''), cs?.state?.running ? 'running' : 'CrashLoopBackOff');
+    assert.equal(cs?.lastState?.terminated?.exitCode, 1);
+  });
+
+  it('ends Never pods Succeeded or Failed', async () => {
+    const k = await start();
+    write('ok.yaml', manifest('ok', 'sleep 2', 'Never'));
+    write('bad.yaml', manifest('bad', 'exit 4', 'Never'));
+    await run(30_000);
+    assert.equal(pod(k, 'ok')?.status?.phase, 'Succeeded');
+    const bad = pod(k, 'bad')?.status;
+    assert.equal(bad?.phase, 'Failed');
+    assert.equal(bad?.containerStatuses?.[0]?.state?.terminated?.exitCode, 4);
+    assert.equal((await sim.listContainers({ labelSelector: { 'io.kubernetes.pod.name': 'bad-sim-node' } })).length, 1, 'not restarted');
+  });
+
+  it('runs init containers in order before the app', async () => {
+    const k = await start();
+    write(
+      'i.yaml',
+      manifest('init', 'exec sleep 3600', 'Always', `  initContainers:
+    - { name: one, image: "${image}", command: ["sh", "-c", "sleep 3"] }
+    - { name: two, image: "${image}", command: ["sh", "-c", "sleep 3"] }
+`),
+    );
+    await run(22_000);
+    const st = pod(k, 'init')?.status;
+    assert.equal(st?.phase, 'Running');
+    const created = new Map<string, number>();
+    for (const c of await sim.listContainers()) created.set(c.metadata.name, c.createdAt);
+    assert.ok(created.get('one')! < created.get('two')! && created.get('two')! < created.get('main')!, 'one, then two, then main');
+    assert.ok((created.get('main')! - created.get('one')!) / 1e9 >= 6, 'each init container ran to completion first');
+  });
+
+  it('stops and removes a pod whose manifest is deleted', async () => {
+    const k = await start();
+    write('d.yaml', manifest('del', 'exec sleep 3600'));
+    await run(21_000);
+    assert.equal(pod(k, 'del')?.status?.phase, 'Running');
+    unlinkSync(join(dir, 'manifests', 'd.yaml'));
+    await run(30_000);
+    assert.equal(pod(k, 'del'), undefined);
+    assert.equal((await sim.listContainers()).length, 0, 'containers removed');
+    assert.equal((await sim.listPodSandbox()).length, 0, 'sandbox removed');
+  });
+
+  it('a restarted kubelet adopts running pods without starting anything twice', async () => {
+    const k1 = await start();
+    write('x.yaml', manifest('x', 'exec sleep 3600'));
+    write('y.yaml', manifest('y', 'exec sleep 3600'));
+    await run(21_000);
+    const before = (await sim.listContainers()).map((c) => c.id).sort();
+    assert.equal(before.length, 2);
+    await k1.stop();
+    const creates = sim.calls.get('CreateContainer') ?? 0;
+    const sandboxes = sim.calls.get('RunPodSandbox') ?? 0;
+    const k2 = newKubelet();
+    k2.start();
+    await run(30_000);
+    assert.equal(sim.calls.get('CreateContainer') ?? 0, creates, 'no container created');
+    assert.equal(sim.calls.get('RunPodSandbox') ?? 0, sandboxes, 'no sandbox created');
+    assert.deepEqual((await sim.listContainers()).map((c) => c.id).sort(), before);
+    assert.equal(pod(k2, 'x')?.status?.phase, 'Running');
+  });
+
+  it('removes runtime pods that no source has (orphans of a previous run)', async () => {
+    const k1 = await start();
+    write('o.yaml', manifest('orphan', 'exec sleep 3600'));
+    await run(21_000);
+    await k1.stop();
+    unlinkSync(join(dir, 'manifests', 'o.yaml'));
+    const k2 = newKubelet();
+    k2.start();
+    await run(30_000);
+    assert.equal((await sim.listContainers()).length, 0);
+    assert.equal((await sim.listPodSandbox()).length, 0);
+  });
+
+  it('retries a failed sandbox creation with backoff while other pods run', async () => {
+    const k = await start();
+    sim.injectFault('RunPodSandbox', { error: () => new RuntimeError('Unknown', 'RunPodSandbox', 'failed to setup network for sandbox: CNI is down'), times: 1 });
+    write('f.yaml', manifest('flaky', 'exec sleep 3600'));
+    write('g.yaml', manifest('good', 'exec sleep 3600'));
+    await run(45_000);
+    const events = k.listEvents({ name: 'flaky-sim-node' });
+    const failed = events.find((e) => e.reason === 'FailedCreatePodSandBox');
+    const started = events.find((e) => e.reason === 'Started');
+    assert.match(failed?.message ?? '', /CNI is down/);
+    assert.ok(started, 'started after the retry');
+    const waited = (started.firstTimestamp - failed!.firstTimestamp) / 1000;
+    assert.ok(waited >= 10 && waited <= 17, `retried ${waited} s after the failure (backoff 10 s + jitter)`);
+    assert.equal(pod(k, 'flaky')?.status?.phase, 'Running');
+    assert.equal(pod(k, 'good')?.status?.phase, 'Running', 'the other pod was not held up');
+  });
+
+  it('reports a config error as CreateContainerConfigError without touching other pods', async () => {
+    const k = await start();
+    write('ok.yaml', manifest('fine', 'exec sleep 3600'));
+    write(
+      'nonroot.yaml',
+      manifest('nonroot', 'exec sleep 3600').replace('    - name: main\n', '    - name: main\n      securityContext: { runAsNonRoot: true }\n'),
+    );
+    await run(22_000);
+    const cs = pod(k, 'nonroot')?.status?.containerStatuses?.[0];
+    assert.equal(cs?.state?.waiting?.reason, 'CreateContainerConfigError');
+    assert.match(cs?.state?.waiting?.message ?? '', /runAsNonRoot and image will run as root/);
+    assert.equal(pod(k, 'fine')?.status?.phase, 'Running');
+  });
+});

@@ -1,0 +1,390 @@
+// The kubelet: wiring and the syncLoop (models pkg/kubelet/kubelet.go: NewMainKubelet, Run,
+// syncLoop/syncLoopIteration, syncPod/syncTerminatingPod/syncTerminatedPod, HandlePodCleanups).
+//
+// Everything is built here from the resolved configuration and handed its dependencies; modules
+// talk through their interfaces:
+//
+//   pod sources -> PodConfig -> syncLoop -> PodWorkers -> syncPod -> KubeRuntimeManager -> Runtime
+//   Runtime -> PLEG (relist) -> status cache + events -> syncLoop -> PodWorkers
+//   syncPod -> generatePodStatus -> StatusManager -> (local API, cluster sink later)
+//
+// The syncLoop reacts to config updates, PLEG events, a 1 s tick that syncs pods due for resync,
+// and a 2 s housekeeping pass that stops and removes pods no source has any more (and runtime
+// pods nobody asked for, e.g. left behind by a previous nodelet).
+
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import { Histogram, type Registry } from 'prom-client';
+import { podFullName } from '../api/podutil.js';
+import type { Clock, Timer } from '../util/clock.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { getOrCreate } from '../util/metrics.js';
+import { jitter, TimedWorkQueue } from '../util/workqueue.js';
+import type { Runtime } from '../runtime/index.js';
+import { FileSource, HttpSource, PodConfig, type PodUpdate } from './config/index.js';
+import type { RuntimePodStatus } from './container/index.js';
+import { LocalEventStore } from './events/index.js';
+import { KubeRuntimeManager, type NodeContext } from './kuberuntime/index.js';
+import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
+import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
+import { generatePodStatus, isPodTerminal, StatusManager } from './status/index.js';
+
+export interface KubeletSettings {
+  nodeName: string;
+  rootDir: string;
+  podLogsDir: string;
+  staticPodPath: string;
+  staticPodURL: string;
+  syncFrequencyMs: number;
+  fileCheckFrequencyMs: number;
+  httpCheckFrequencyMs: number;
+  node: NodeContext;
+  runtimeName: string;
+}
+
+export interface KubeletDeps {
+  runtime: Runtime;
+  clock: Clock;
+  logger: Logger;
+  registry: Registry;
+  /** Random source for jitter (tests pass a fixed one). */
+  rand?: () => number;
+  /** For URL sources (tests inject one). */
+  fetch?: typeof fetch;
+}
+
+export interface HealthCheck {
+  name: string;
+  ok: boolean;
+  message: string;
+}
+
+const housekeepingPeriodMs = 2000;
+const syncTickMs = 1000;
+const backOffPeriodMs = 10_000;
+/** The kubelet's syncloop health threshold. */
+const syncLoopHealthThresholdMs = 2 * 60_000;
+
+/** A pod and what the kubelet last said of it. */
+export interface PodWithStatus {
+  pod: V1Pod;
+  status: V1PodStatus | undefined;
+}
+
+export class Kubelet {
+  readonly events: LocalEventStore;
+  readonly statusManager: StatusManager;
+  readonly runtimeManager: KubeRuntimeManager;
+  readonly podCache: PodStatusCache;
+  readonly pleg: GenericPLEG;
+  readonly podConfig: PodConfig;
+  private readonly podWorkers: PodWorkers;
+  private readonly workQueue: TimedWorkQueue<string>;
+  /** Desired pods by UID (the kubelet's pod manager). */
+  private readonly pods = new Map<string, V1Pod>();
+  /** When each pod's last sync finished: its next sync needs a runtime status newer than that. */
+  private readonly lastSyncTime = new Map<string, number>();
+  private readonly sources: { stop(): void }[] = [];
+  private readonly expectedSources: string[] = [];
+  private timers: Timer[] = [];
+  private housekeepingRunning = false;
+  private lastSyncLoopTick = 0;
+  private readonly rand: () => number;
+  private readonly podStartDuration: Histogram;
+  private readonly podWorkerDuration: Histogram;
+  private readonly startedPods = new Set<string>();
+  private readonly log: Logger;
+
+  constructor(
+    readonly settings: KubeletSettings,
+    private readonly deps: KubeletDeps,
+  ) {
+    const { clock, logger, registry, runtime } = deps;
+    this.log = logger;
+    this.rand = deps.rand ?? Math.random;
+    this.events = new LocalEventStore(clock, logger.child({ component: 'events' }));
+    this.statusManager = new StatusManager({ clock, logger: logger.child({ component: 'status' }) });
+    this.runtimeManager = new KubeRuntimeManager({
+      runtime,
+      clock,
+      logger: logger.child({ component: 'kuberuntime' }),
+      recorder: this.events,
+      node: settings.node,
+      rootDir: settings.rootDir,
+      podLogsRoot: settings.podLogsDir,
+      runtimeName: settings.runtimeName,
+    });
+    this.podCache = new PodStatusCache();
+    this.pleg = new GenericPLEG({ provider: this.runtimeManager, cache: this.podCache, clock, logger: logger.child({ component: 'pleg' }), registry });
+    this.workQueue = new TimedWorkQueue(clock);
+    this.podConfig = new PodConfig({ clock, logger: logger.child({ component: 'config' }) });
+    this.podStartDuration = getOrCreate(registry, 'kubelet_pod_start_duration_seconds', () =>
+      new Histogram({
+        name: 'kubelet_pod_start_duration_seconds',
+        help: 'Duration in seconds from kubelet seeing a pod for the first time to the pod starting to run',
+        buckets: [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600],
+        registers: [registry],
+      }),
+    );
+    this.podWorkerDuration = getOrCreate(registry, 'kubelet_pod_worker_duration_seconds', () =>
+      new Histogram({
+        name: 'kubelet_pod_worker_duration_seconds',
+        help: 'Duration in seconds to sync a single pod. Broken down by operation type: create, update, or sync',
+        labelNames: ['operation_type'],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers: [registry],
+      }),
+    );
+    this.podWorkers = new PodWorkers({
+      clock,
+      logger: logger.child({ component: 'podworkers' }),
+      requeue: (uid, delay) => this.workQueue.enqueue(uid, delay === backOffPeriodMs ? jitter(delay, 0.5, this.rand) : delay),
+      resyncIntervalMs: jitter(settings.syncFrequencyMs, 0.5, this.rand),
+      backOffPeriodMs,
+      syncer: {
+        syncPod: (pod, type, signal) => this.syncPod(pod, type, signal),
+        syncTerminatingPod: (pod, running, grace, uid) => this.syncTerminatingPod(pod, running, grace, uid),
+        syncTerminatedPod: (pod, uid) => this.syncTerminatedPod(pod, uid),
+      },
+      onSyncDone: (_uid, _phase, type, ms) => this.podWorkerDuration.observe({ operation_type: type }, ms / 1000),
+    });
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  start(): void {
+    const { clock, logger } = this.deps;
+    this.podConfig.onUpdate((u) => this.handlePodUpdate(u));
+    this.pleg.watch((e) => this.handlePlegEvent(e));
+    if (this.settings.staticPodPath) {
+      this.expectedSources.push('file');
+      const src = new FileSource({
+        path: this.settings.staticPodPath,
+        nodeName: this.settings.nodeName,
+        clock,
+        logger: logger.child({ component: 'config', source: 'file' }),
+        checkFrequencyMs: this.settings.fileCheckFrequencyMs,
+        onSet: (pods) => this.podConfig.set('file', pods),
+      });
+      this.sources.push(src);
+    }
+    if (this.settings.staticPodURL) {
+      this.expectedSources.push('http');
+      const src = new HttpSource({
+        url: this.settings.staticPodURL,
+        nodeName: this.settings.nodeName,
+        clock,
+        logger: logger.child({ component: 'config', source: 'http' }),
+        checkFrequencyMs: this.settings.httpCheckFrequencyMs,
+        ...(this.deps.fetch ? { fetch: this.deps.fetch } : {}),
+        onSet: (pods) => this.podConfig.set('http', pods),
+      });
+      this.sources.push(src);
+    }
+    this.pleg.start();
+    for (const s of this.sources) (s as unknown as { start(): void }).start();
+    this.lastSyncLoopTick = clock.now();
+    this.timers.push(clock.setInterval(() => this.syncTick(), syncTickMs));
+    this.timers.push(clock.setInterval(() => void this.housekeeping(), housekeepingPeriodMs));
+    logger.info('kubelet started', {
+      nodeName: this.settings.nodeName,
+      staticPodPath: this.settings.staticPodPath || undefined,
+      staticPodURL: this.settings.staticPodURL || undefined,
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) t.stop();
+    this.timers = [];
+    for (const s of this.sources) s.stop();
+    await this.pleg.stop();
+  }
+
+  // ------------------------------------------------------------ syncLoop handlers
+
+  private handlePodUpdate(u: PodUpdate): void {
+    switch (u.op) {
+      case 'ADD':
+        // oldest first, as the kubelet admits pods in creation order
+        for (const pod of [...u.pods].sort((a, b) => podSeen(a) - podSeen(b))) {
+          this.pods.set(uid(pod), pod);
+          this.log.info('pod added', { pod: podFullName(pod), podUID: uid(pod), source: u.source });
+          this.podWorkers.updatePod({ type: 'create', pod });
+        }
+        break;
+      case 'UPDATE':
+        for (const pod of u.pods) {
+          this.pods.set(uid(pod), pod);
+          this.podWorkers.updatePod({ type: 'update', pod });
+        }
+        break;
+      case 'DELETE':
+        for (const pod of u.pods) {
+          this.pods.set(uid(pod), pod);
+          this.podWorkers.updatePod({ type: 'kill', pod });
+        }
+        break;
+      case 'REMOVE':
+        for (const pod of u.pods) {
+          this.pods.delete(uid(pod));
+          this.log.info('pod removed', { pod: podFullName(pod), podUID: uid(pod), source: u.source });
+          this.podWorkers.updatePod({ type: 'kill', pod });
+        }
+        break;
+      case 'RECONCILE':
+        for (const pod of u.pods) this.pods.set(uid(pod), pod);
+        break;
+    }
+  }
+
+  private handlePlegEvent(e: PodLifecycleEvent): void {
+    const pod = this.pods.get(e.podUid);
+    if (!pod) return; // not ours (yet): housekeeping deals with runtime-only pods
+    this.podWorkers.updatePod({ type: 'sync', pod });
+  }
+
+  private syncTick(): void {
+    this.lastSyncLoopTick = this.deps.clock.now();
+    for (const id of this.workQueue.getWork()) {
+      const pod = this.pods.get(id);
+      if (pod) this.podWorkers.updatePod({ type: 'sync', pod });
+      else if (this.podWorkers.info(id) && !this.podWorkers.info(id)!.finished) {
+        // a runtime-only pod whose termination failed: try again
+        const running = this.podCache.get(id);
+        this.podWorkers.updatePod({ type: 'kill', runningPod: running });
+      }
+    }
+  }
+
+  /**
+   * HandlePodCleanups: runtime pods no source wants are stopped; pods whose worker finished and
+   * that no source has any more are removed from the runtime and disk.
+   */
+  async housekeeping(): Promise<void> {
+    if (this.housekeepingRunning) return;
+    if (!this.podConfig.seenAllSources(this.expectedSources)) return;
+    if (this.pleg.lastRelistTime() === undefined) return; // nothing known of the runtime yet
+    this.housekeepingRunning = true;
+    try {
+      for (const status of this.podCache.getAll()) {
+        if (this.pods.has(status.uid) || status.containerStatuses.length + status.sandboxStatuses.length === 0) continue;
+        const info = this.podWorkers.info(status.uid);
+        if (!info) {
+          this.log.info('stopping pod that no source has', { pod: `${status.namespace}/${status.name}`, podUID: status.uid });
+          this.podWorkers.updatePod({ type: 'kill', runningPod: status });
+        }
+      }
+      for (const id of this.podWorkers.uids()) {
+        const info = this.podWorkers.info(id)!;
+        if (this.pods.has(id) || !info.finished) continue;
+        const st = this.podCache.get(id);
+        try {
+          await this.runtimeManager.removePod(id, st.name, st.namespace);
+          this.podWorkers.forget(id);
+          this.statusManager.deletePod(id);
+          this.lastSyncTime.delete(id);
+          this.startedPods.delete(id);
+          this.log.info('removed pod', { pod: `${st.namespace}/${st.name}`, podUID: id });
+        } catch (e) {
+          this.log.warn('failed to remove pod, will retry', { podUID: id, err: errorMessage(e) });
+        }
+      }
+    } finally {
+      this.housekeepingRunning = false;
+    }
+  }
+
+  // ------------------------------------------------------------ pod workers' sync functions
+
+  private generateStatus(pod: V1Pod, runtimeStatus: RuntimePodStatus): V1PodStatus {
+    return generatePodStatus({
+      pod,
+      runtimeStatus,
+      oldStatus: this.statusManager.getPodStatus(uid(pod)),
+      reasons: this.runtimeManager.reasons.get(uid(pod)),
+      readiness: () => undefined,
+      started: () => undefined,
+      hostIP: this.settings.node.hostIP,
+      nowMs: this.deps.clock.now(),
+      runtimeName: this.settings.runtimeName,
+    });
+  }
+
+  private setStatus(pod: V1Pod, status: V1PodStatus): void {
+    this.statusManager.setPodStatus(pod, status);
+    const id = uid(pod);
+    if (!this.startedPods.has(id) && status.phase === 'Running' && (status.containerStatuses ?? []).every((c) => c.state?.running)) {
+      this.startedPods.add(id);
+      const seen = podSeen(pod);
+      if (seen) this.podStartDuration.observe((this.deps.clock.now() - seen) / 1000);
+    }
+  }
+
+  private async syncPod(pod: V1Pod, _type: UpdateType, signal: AbortSignal): Promise<SyncResult> {
+    const id = uid(pod);
+    const runtimeStatus = await this.podCache.getNewerThan(id, this.lastSyncTime.get(id) ?? 0, signal);
+    if (signal.aborted) return {};
+    const status = this.generateStatus(pod, runtimeStatus);
+    this.setStatus(pod, status);
+    if (isPodTerminal(this.statusManager.getPodStatus(id))) return { terminal: true };
+
+    const result = await this.runtimeManager.syncPod(pod, runtimeStatus);
+    this.lastSyncTime.set(id, this.deps.clock.now());
+    // show start failures (CrashLoopBackOff, ErrImagePull, ...) now rather than at the next sync
+    if (result.failures.length) this.setStatus(pod, this.generateStatus(pod, runtimeStatus));
+    const hard = result.failures.filter((f) => f.reason !== 'CrashLoopBackOff' && f.reason !== 'ImagePullBackOff');
+    if (hard.length) throw new Error(hard.map((f) => `${f.action} ${f.target}: ${f.reason}: ${f.message}`).join('; '));
+    return result.retryAt !== undefined ? { retryAt: result.retryAt } : {};
+  }
+
+  private async syncTerminatingPod(pod: V1Pod | undefined, running: RuntimePodStatus | undefined, grace: number | undefined, id: string): Promise<void> {
+    const name = pod?.metadata?.name ?? running?.name ?? '';
+    const ns = pod?.metadata?.namespace ?? running?.namespace ?? '';
+    const status = await this.runtimeManager.getPodStatus(id, name, ns);
+    await this.runtimeManager.killPod(pod, status, grace);
+    if (pod) {
+      const after = await this.runtimeManager.getPodStatus(id, name, ns);
+      this.setStatus(pod, this.generateStatus(pod, after));
+    }
+  }
+
+  private async syncTerminatedPod(_pod: V1Pod | undefined, _uid: string): Promise<void> {
+    // volumes and directories are released when the pod is removed (housekeeping)
+  }
+
+  // ------------------------------------------------------------ what the API and CLI read
+
+  listEvents(filter?: { name?: string; namespace?: string; uid?: string }): ReturnType<LocalEventStore['list']> {
+    return this.events.list(filter);
+  }
+
+  getPods(): PodWithStatus[] {
+    return [...this.pods.values()].map((pod) => ({ pod, status: this.statusManager.getPodStatus(uid(pod)) }));
+  }
+
+  healthChecks(): HealthCheck[] {
+    const now = this.deps.clock.now();
+    const pleg = this.pleg.healthy();
+    const sinceTick = now - this.lastSyncLoopTick;
+    return [
+      { name: 'ping', ok: true, message: 'ok' },
+      {
+        name: 'syncloop',
+        ok: sinceTick <= syncLoopHealthThresholdMs,
+        message: sinceTick <= syncLoopHealthThresholdMs ? 'ok' : `sync Loop took longer than expected: last seen ${Math.round(sinceTick / 1000)}s ago`,
+      },
+      { name: 'pleg', ok: pleg.ok, message: pleg.ok ? 'ok' : pleg.message },
+    ];
+  }
+}
+
+function uid(pod: V1Pod): string {
+  return pod.metadata?.uid ?? '';
+}
+
+/** When the kubelet first saw the pod (config.seen annotation), ms; 0 if unknown. */
+function podSeen(pod: V1Pod): number {
+  const s = pod.metadata?.annotations?.['kubernetes.io/config.seen'];
+  const t = s ? Date.parse(s) : NaN;
+  return Number.isFinite(t) ? t : 0;
+}

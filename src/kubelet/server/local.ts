@@ -1,0 +1,114 @@
+// The kubelet's local HTTP endpoints for standalone mode (models the healthz server on
+// healthzBindAddress:healthzPort and the read-only handlers of pkg/kubelet/server):
+//   /healthz, /healthz/{ping,syncloop,pleg}   as the kubelet answers them ("ok", or 500 with the failed checks)
+//   /pods                                     a v1 PodList of the pods with their statuses
+//   /metrics                                  Prometheus text, the kubelet's metric names
+//   /events?namespace=&name=                  nodelet's own: recent events (standalone has no API server to keep them)
+// Bound to 127.0.0.1 by default. The authenticated :10250 API comes with cluster mode.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { formatTime } from '../../api/podutil.js';
+import type { Logger } from '../../util/logger.js';
+import type { RecordedEvent } from '../events/index.js';
+
+export interface LocalApiSource {
+  getPods(): { pod: V1Pod; status: V1PodStatus | undefined }[];
+  healthChecks(): { name: string; ok: boolean; message: string }[];
+  listEvents(filter?: { name?: string; namespace?: string; uid?: string }): RecordedEvent[];
+}
+
+/** JSON as the API server writes it: times to the second (RFC 3339), no undefined fields. */
+export function toKubeJSON(v: unknown): string {
+  return JSON.stringify(v, function (this: Record<string, unknown>, key, value: unknown) {
+    const raw = this[key];
+    if (raw instanceof Date) return formatTime(raw);
+    return value;
+  });
+}
+
+export function podList(src: LocalApiSource): object {
+  return {
+    kind: 'PodList',
+    apiVersion: 'v1',
+    metadata: {},
+    items: src.getPods().map(({ pod, status }) => ({ ...pod, kind: 'Pod', apiVersion: 'v1', status: status ?? pod.status ?? {} })),
+  };
+}
+
+export class LocalServer {
+  private server?: Server;
+
+  constructor(
+    private readonly src: LocalApiSource,
+    private readonly registry: Registry,
+    private readonly logger: Logger,
+  ) {}
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const send = (code: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+      res.writeHead(code, { 'Content-Type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, 'method not allowed\n');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (path === '/healthz' || path.startsWith('/healthz/')) {
+      const checks = this.src.healthChecks();
+      const one = path.slice('/healthz/'.length);
+      if (one) {
+        const c = checks.find((x) => x.name === one);
+        if (!c) return send(404, `no such health check: ${one}\n`);
+        return c.ok ? send(200, 'ok') : send(500, `internal server error: ${c.message}\n`);
+      }
+      const failed = checks.filter((c) => !c.ok);
+      if (failed.length === 0 && url.searchParams.get('verbose') === null) return send(200, 'ok');
+      const lines = checks.map((c) => (c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: reason withheld`)).join('\n');
+      const detail = failed.map((c) => `${c.name} check failed: ${c.message}`).join('\n');
+      return send(failed.length ? 500 : 200, `${lines}\n${failed.length ? `healthz check failed\n${detail}\n` : 'healthz check passed\n'}`);
+    }
+    if (path === '/pods') return send(200, toKubeJSON(podList(this.src)), 'application/json');
+    if (path === '/events') {
+      const f: { name?: string; namespace?: string; uid?: string } = {};
+      for (const k of ['name', 'namespace', 'uid'] as const) {
+        const v = url.searchParams.get(k);
+        if (v) f[k] = v;
+      }
+      const items = this.src.listEvents(f).map((e) => ({ ...e, firstTimestamp: new Date(e.firstTimestamp), lastTimestamp: new Date(e.lastTimestamp) }));
+      return send(200, toKubeJSON({ kind: 'EventList', apiVersion: 'v1', items }), 'application/json');
+    }
+    if (path === '/metrics') {
+      void this.registry.metrics().then(
+        (text) => send(200, text, this.registry.contentType),
+        (e: unknown) => send(500, String(e)),
+      );
+      return;
+    }
+    send(404, '404 page not found\n');
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((req, res) => {
+        try {
+          this.handle(req, res);
+        } catch (e) {
+          this.logger.error('local API handler failed', { path: req.url, err: e });
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        }
+      });
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        this.server = server;
+        const addr = server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
