@@ -19,7 +19,7 @@ mkdir -p "$WORK/manifests" "$WORK/root" "$WORK/logs"
 rm -f "$WORK/manifests"/*
 cp examples/*.yaml "$WORK/manifests/"
 
-./bin/nodelet.js run --pod-manifest-path "$WORK/manifests" --root-dir "$WORK/root" --pod-logs-dir "$WORK/logs" \
+./bin/nodelet.js run --container-runtime-endpoint "$CONTAINER_RUNTIME_ENDPOINT" --pod-manifest-path "$WORK/manifests" --root-dir "$WORK/root" --pod-logs-dir "$WORK/logs" \
   --healthz-port "$PORT" --hostname-override demo-node --file-check-frequency 5s >"$WORK/nodelet.log" 2>&1 &
 NODELET=$!
 trap 'kill $NODELET 2>/dev/null || true' EXIT

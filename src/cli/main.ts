@@ -2,6 +2,8 @@
 
 import { Command } from 'commander';
 import { registerCriCommands } from './cri.js';
+import { registerGetCommands } from './get.js';
+import { registerDescribeCommands } from './describe.js';
 import { registerRunCommand } from './run.js';
 import { NodeletError } from '../util/errors.js';
 import { version } from '../version.js';
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
   program.name('nodelet').description('A Kubernetes node agent (kubelet) in TypeScript').version(version, '--version');
   registerRunCommand(program);
   registerCriCommands(program);
+  registerGetCommands(program);
+  registerDescribeCommands(program);
   return program;
 }
 

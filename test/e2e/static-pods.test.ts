@@ -118,9 +118,12 @@ spec:
         return r.length === 1 && r[0]!.labels['io.kubernetes.pod.uid'] !== oldUid ? r : undefined;
       }, 60_000, 'a new sleeper with a new UID');
       assert.notEqual(after[0]!.id, before[0]!.id);
-      await eventually(async () => (await containersOf('sleeper')).every((c) => c.labels['io.kubernetes.pod.uid'] !== oldUid), 30_000, 'the old pod removed from the runtime');
-      const sandboxes = await sandboxesOf('sleeper');
-      assert.equal(sandboxes.length, 1, 'one sandbox: the old one was removed');
+      await eventually(
+        async () => (await containersOf('sleeper')).every((c) => c.labels['io.kubernetes.pod.uid'] !== oldUid) && (await sandboxesOf('sleeper')).length === 1,
+        30_000,
+        'the old pod (containers and sandbox) removed from the runtime',
+      );
+      assert.equal((await sandboxesOf('sleeper'))[0]!.labels['io.kubernetes.pod.uid'], after[0]!.labels['io.kubernetes.pod.uid']);
     });
 
     it('ends restartPolicy Never pods Succeeded or Failed without restarting them', async () => {
