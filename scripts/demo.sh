@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then echo "scripts/demo.sh needs root (it installs and starts containerd)" >&2; exit 1; fi
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+npm run -s build
 bash scripts/runtime-up.sh | tail -n 1
 set -a; . "${NODELET_RUNTIME_DIR:-/var/lib/nodelet-runtime}/env"; set +a
 

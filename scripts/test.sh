@@ -36,6 +36,8 @@ say "lint"
 npx eslint .
 say "type check"
 npx tsc -p tsconfig.json
+say "build (dist/, what bin/nodelet.js runs)"
+npm run -s build
 
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 say "running ${#files[@]} test files"

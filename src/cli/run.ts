@@ -84,7 +84,12 @@ export function registerRunCommand(program: Command): void {
       let runtime: Runtime;
       let runtimeName = 'containerd';
       if (cfg.containerRuntimeEndpoint.startsWith('sim://')) {
-        runtime = new SimRuntime({ clock, images: [{ ref: 'localhost/busybox:latest', defaultCommand: ['sh'] }, { ref: 'localhost/pause:3.9' }] });
+        // the simulated node holds the images the examples and scripts/runtime-up.sh use
+        runtime = new SimRuntime({
+          clock,
+          images: [{ ref: 'localhost/busybox:latest', defaultCommand: ['sh'] }, { ref: 'localhost/pause:3.9' }],
+          registry: ['latest', '1.0'].map((tag) => ({ ref: `127.0.0.1:5000/busybox:${tag}`, defaultCommand: ['sh'] })),
+        });
         runtimeName = 'sim';
       } else {
         const cri = await CriClient.connect({ endpoint: cfg.containerRuntimeEndpoint, requestTimeoutMs: parseDuration(cfg.runtimeRequestTimeout) });

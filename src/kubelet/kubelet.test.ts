@@ -11,6 +11,7 @@ import { MemoryLogger } from '../util/logger.js';
 import { newRegistry } from '../util/metrics.js';
 import { RuntimeError } from '../runtime/index.js';
 import { SimRuntime } from '../runtime/sim/index.js';
+import type { FetchFn } from './config/index.js';
 import { Kubelet } from './kubelet.js';
 
 const image = '127.0.0.1:5000/busybox:1.0';
@@ -50,21 +51,21 @@ describe('kubelet on the simulated runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function newKubelet(): Kubelet {
+  function newKubelet(extra: { staticPodURL?: string; fetch?: FetchFn } = {}): Kubelet {
     const k = new Kubelet(
       {
         nodeName: 'sim-node',
         rootDir: join(dir, 'root'),
         podLogsDir: join(dir, 'logs'),
         staticPodPath: join(dir, 'manifests'),
-        staticPodURL: '',
+        staticPodURL: extra.staticPodURL ?? '',
         syncFrequencyMs: 60_000,
         fileCheckFrequencyMs: 20_000,
         httpCheckFrequencyMs: 20_000,
         node: { nodeName: 'sim-node', hostIP: '192.0.2.10', resolvConf: 'nameserver 192.0.2.53\n', clusterDNS: [], clusterDomain: 'cluster.local', memoryCapacity: 8 << 30, allocatableCpuMillis: 2000, allocatableMemory: 8 << 30 },
         runtimeName: 'sim',
       },
-      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0 },
+      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, ...(extra.fetch ? { fetch: extra.fetch } : {}) },
     );
     kubelets.push(k);
     return k;
@@ -225,5 +226,35 @@ describe('kubelet on the simulated runtime', () => {
     assert.equal(cs?.state?.waiting?.reason, 'CreateContainerConfigError');
     assert.match(cs?.state?.waiting?.message ?? '', /runAsNonRoot and image will run as root/);
     assert.equal(pod(k, 'fine')?.status?.phase, 'Running');
+  });
+
+  it('runs pods from a manifest URL next to the directory, and drops them when the URL stops listing them', async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'manifests'), { recursive: true });
+    const list = (ids: number[]): string => `apiVersion: v1
+kind: PodList
+items:
+${ids.map((i) => `  - apiVersion: v1
+    kind: Pod
+    metadata: { name: web${i}, namespace: sim }
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers: [{ name: main, image: "${image}", command: ["sleep", "3600"] }]
+`).join('')}`;
+    let body = list([1, 2]);
+    const fetchFn: FetchFn = async () => ({ status: 200, text: async () => body });
+    const k = newKubelet({ staticPodURL: 'http://config.example/pods', fetch: fetchFn });
+    k.start();
+    write('local.yaml', manifest('local', 'exec sleep 3600'));
+    await run(22_000);
+    assert.deepEqual(k.getPods().map((p) => [p.pod.metadata?.name, p.pod.metadata?.annotations?.['kubernetes.io/config.source'], p.status?.phase]).sort(), [
+      ['local-sim-node', 'file', 'Running'],
+      ['web1-sim-node', 'http', 'Running'],
+      ['web2-sim-node', 'http', 'Running'],
+    ]);
+    body = list([1]);
+    await run(30_000);
+    assert.deepEqual(k.getPods().map((p) => p.pod.metadata?.name).sort(), ['local-sim-node', 'web1-sim-node']);
+    assert.equal((await sim.listContainers({ labelSelector: { 'io.kubernetes.pod.name': 'web2-sim-node' } })).length, 0, 'web2 removed');
   });
 });

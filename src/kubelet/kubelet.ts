@@ -21,7 +21,7 @@ import type { Logger } from '../util/logger.js';
 import { getOrCreate } from '../util/metrics.js';
 import { jitter, TimedWorkQueue } from '../util/workqueue.js';
 import type { Runtime } from '../runtime/index.js';
-import { FileSource, HttpSource, PodConfig, type PodUpdate } from './config/index.js';
+import { FileSource, HttpSource, PodConfig, type FetchFn, type PodUpdate } from './config/index.js';
 import type { RuntimePodStatus } from './container/index.js';
 import { LocalEventStore } from './events/index.js';
 import { KubeRuntimeManager, type NodeContext } from './kuberuntime/index.js';
@@ -50,7 +50,7 @@ export interface KubeletDeps {
   /** Random source for jitter (tests pass a fixed one). */
   rand?: () => number;
   /** For URL sources (tests inject one). */
-  fetch?: typeof fetch;
+  fetch?: FetchFn;
 }
 
 export interface HealthCheck {

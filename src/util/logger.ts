@@ -52,6 +52,7 @@ function normalize(fields: LogFields | undefined): LogFields {
   if (!fields) return {};
   const out: LogFields = {};
   for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue; // an absent value is not logged
     if (v instanceof Error) {
       const rawCode = (v as { code?: unknown }).code;
       const code = rawCode ? String(rawCode) : '';

@@ -253,7 +253,8 @@ export class KubeRuntimeManager implements PodStatusProvider {
       this.recorder.event(podRef(pod), 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
     }
     if (actions.killPod) {
-      log.info('killing pod before recreating it', { reason: actions.sandboxReason || 'no container left to run' });
+      const anything = status.containerStatuses.some((c) => c.state === 'running') || status.sandboxStatuses.some((s) => s.state === 'ready');
+      if (anything) log.info('killing pod', { reason: actions.createSandbox ? actions.sandboxReason : 'no container left to run' });
       await this.killPod(pod, status);
       if (actions.createSandbox) await this.purgeInitContainers(pod, status);
     } else {
