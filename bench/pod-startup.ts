@@ -142,11 +142,13 @@ try {
   for (const size of sizes) {
     const keys = Array.from({ length: size }, (_, i) => `p${i}-bench`);
     progress(`N=${size}: writing ${size} manifests`);
+    const cpu0 = cpuTicks(pid);
     const t0 = performance.now();
     for (let i = 0; i < size; i++) n.writeManifest(`p${i}.yaml`, manifest(i));
     const started = await watchUntil(keys, (running, _p, k) => running.has(k), t0, 300_000);
     const st = [...started.values()];
-    progress(`N=${size}: all running after ${(Math.max(...st) / 1000).toFixed(2)} s`);
+    const startCpu = (cpuTicks(pid) - cpu0) / 100;
+    progress(`N=${size}: all running after ${(Math.max(...st) / 1000).toFixed(2)} s; nodelet used ${startCpu.toFixed(2)} CPU-seconds`);
     if (size === 30 || size === 60) {
       await sleep(3000);
       const s = await steady(n, pid, steadySeconds);
@@ -175,8 +177,9 @@ try {
       `${ratioP50.toFixed(2)} / ${ratioAll.toFixed(2)}`,
       `${(q(sp, 0.5) / 1000).toFixed(2)} / ${(Math.max(...sp) / 1000).toFixed(2)} s`,
       `${(Math.max(...rm) / 1000).toFixed(2)} s`,
+      `${startCpu.toFixed(2)} s`,
     ]);
-    results[`n${size}`] = { startP50: q(st, 0.5), startP99: q(st, 0.99), startAll: Math.max(...st), rawP50: q(raw.perPod, 0.5), rawAll: raw.all, ratioAll, ratioP50, stopP50: q(sp, 0.5), stopAll: Math.max(...sp), removedAll: Math.max(...rm) };
+    results[`n${size}`] = { startCpuSeconds: startCpu, startP50: q(st, 0.5), startP99: q(st, 0.99), startAll: Math.max(...st), rawP50: q(raw.perPod, 0.5), rawAll: raw.all, ratioAll, ratioP50, stopP50: q(sp, 0.5), stopAll: Math.max(...sp), removedAll: Math.max(...rm) };
   }
 } finally {
   await n.stop();
@@ -193,10 +196,15 @@ try {
 }
 
 process.stdout.write('\nStatic pod startup: manifests written at once -> container RUNNING (CRI), p50 / p99 / all\n\n');
-process.stdout.write(formatTable(['N', 'nodelet start', 'raw CRI start (same concurrency)', 'ratio p50 / all', 'delete -> stopped p50 / all', 'delete -> removed all'], rows));
+process.stdout.write(formatTable(['N', 'nodelet start', 'raw CRI start (same concurrency)', 'ratio p50 / all', 'delete -> stopped p50 / all', 'delete -> removed all', 'nodelet CPU while starting'], rows));
 process.stdout.write('\nnodelet at steady state (RSS, CPU of one core, PLEG relist mean vs the raw ListPodSandbox+ListContainers)\n\n');
 process.stdout.write(formatTable(['pods', 'RSS MiB', 'CPU cores', 'relist ms', 'raw lists ms'], resources));
 if (args.json) writeFileSync(args.json, JSON.stringify(results, null, 2) + '\n');
+
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
 
 async function findPid(port: number): Promise<number> {
   // the local API's port identifies the process: /proc/net/tcp inode -> /proc/<pid>/fd

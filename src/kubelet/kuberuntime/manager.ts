@@ -183,9 +183,10 @@ export class KubeRuntimeManager implements PodStatusProvider {
     return [...pods.values()];
   }
 
-  async getPodStatus(uid: string, name: string, namespace: string): Promise<RuntimePodStatus> {
+  async getPodStatus(uid: string, name: string, namespace: string, listed?: RuntimePod): Promise<RuntimePodStatus> {
     const now = this.clock.now();
-    const sandboxes = (await this.runtime.listPodSandbox({ labelSelector: { [podUidLabel]: uid } })).sort((a, b) => b.createdAt - a.createdAt);
+    // the PLEG hands over what its relist just listed: no need to list again (two fewer CRI calls per pod)
+    const sandboxes = (listed ? listed.sandboxes : await this.runtime.listPodSandbox({ labelSelector: { [podUidLabel]: uid } })).sort((a, b) => b.createdAt - a.createdAt);
     const sandboxStatuses: RuntimeSandboxStatus[] = [];
     let ips: string[] = [];
     for (const [i, s] of sandboxes.entries()) {
@@ -208,7 +209,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
         if (!(e instanceof NotFoundError)) throw e;
       }
     }
-    const containers = await this.runtime.listContainers({ labelSelector: { [podUidLabel]: uid } });
+    const containers = listed ? listed.containers : await this.runtime.listContainers({ labelSelector: { [podUidLabel]: uid } });
     const statuses: RuntimeContainerStatus[] = [];
     for (const c of containers) {
       let st: ContainerStatus;

@@ -323,7 +323,7 @@ export class GenericPLEG implements PodLifecycleEventGenerator {
     }
     let status: RuntimePodStatus;
     try {
-      status = await this.provider.getPodStatus(pod.uid, pod.name, pod.namespace);
+      status = await this.provider.getPodStatus(pod.uid, pod.name, pod.namespace, pod);
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       this.logger.error('PLEG: Write status', { pod: podRef(pod), podUid: uid, err });
