@@ -140,7 +140,6 @@ describe('resolveConfig', () => {
 
   it(
     'an empty --healthz-port is rejected, not taken as port 0',
-    { todo: 'bug: resolveConfig turns the flag with Number(""), which is 0, so `--healthz-port ""` silently listens on a random port; upstream pflag parses ints with strconv.ParseInt and rejects "" (invalid syntax)' },
     () => {
       assert.throws(() => resolveConfig(flags({ healthzPort: '' }), []), ValidationError);
     },

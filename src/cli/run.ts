@@ -15,6 +15,7 @@ import { instrumentRuntime, type Runtime } from '../runtime/index.js';
 import { SimRuntime } from '../runtime/sim/index.js';
 import { RealClock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
+import { ValidationError } from '../util/errors.js';
 import { createLogger, type LogLevel } from '../util/logger.js';
 import { newRegistry } from '../util/metrics.js';
 import { collectDefaultMetrics } from 'prom-client';
@@ -45,7 +46,11 @@ export function resolveConfig(flags: RunFlags, notices: ConfigNotice[]): Kubelet
   if (flags.manifestUrl !== undefined) over['staticPodURL'] = flags.manifestUrl;
   if (flags.containerRuntimeEndpoint !== undefined) over['containerRuntimeEndpoint'] = flags.containerRuntimeEndpoint;
   if (flags.podLogsDir !== undefined) over['podLogsDir'] = flags.podLogsDir;
-  if (flags.healthzPort !== undefined) over['healthzPort'] = Number(flags.healthzPort);
+  if (flags.healthzPort !== undefined) {
+    // an int flag, parsed strictly as pflag does ("" or "12x" is an error, not 0)
+    if (!/^\d+$/.test(flags.healthzPort)) throw new ValidationError('flags', 'healthzPort', `--healthz-port: invalid port "${flags.healthzPort}"`);
+    over['healthzPort'] = Number(flags.healthzPort);
+  }
   if (flags.healthzBindAddress !== undefined) over['healthzBindAddress'] = flags.healthzBindAddress;
   if (flags.syncFrequency !== undefined) over['syncFrequency'] = flags.syncFrequency;
   if (flags.fileCheckFrequency !== undefined) over['fileCheckFrequency'] = flags.fileCheckFrequency;
@@ -111,7 +116,7 @@ export function registerRunCommand(program: Command): void {
           syncFrequencyMs: parseDuration(cfg.syncFrequency),
           fileCheckFrequencyMs: parseDuration(cfg.fileCheckFrequency),
           httpCheckFrequencyMs: parseDuration(cfg.httpCheckFrequency),
-          node: detectNodeContext({ nodeName: name, hostIP: flags.nodeIp, resolvConf: cfg.resolvConf, clusterDNS: cfg.clusterDNS, clusterDomain: cfg.clusterDomain }),
+          node: detectNodeContext({ nodeName: name, hostIP: flags.nodeIp, resolvConf: cfg.resolvConf, clusterDNS: cfg.clusterDNS, clusterDomain: cfg.clusterDomain, rootDir: flags.rootDir }),
           runtimeName,
         },
         { runtime, clock, logger, registry },

@@ -2,6 +2,7 @@
 // (models the parts of pkg/kubelet/nodestatus and cadvisor's machine info the pod engine needs).
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus, hostname, networkInterfaces, totalmem } from 'node:os';
 import type { NodeContext } from './kuberuntime/index.js';
 
@@ -29,16 +30,17 @@ export function readResolvConf(path: string): string {
   }
 }
 
-export function detectNodeContext(opts: { nodeName: string; hostIP?: string; resolvConf: string; clusterDNS: string[]; clusterDomain: string }): NodeContext {
+export function detectNodeContext(opts: { nodeName: string; hostIP?: string; resolvConf: string; clusterDNS: string[]; clusterDomain: string; rootDir: string }): NodeContext {
   const mem = totalmem();
   return {
     nodeName: opts.nodeName,
     hostIP: opts.hostIP || defaultHostIP(),
     resolvConf: readResolvConf(opts.resolvConf),
     clusterDNS: opts.clusterDNS,
-    clusterDomain: opts.clusterDomain || 'cluster.local',
+    clusterDomain: opts.clusterDomain,
     memoryCapacity: mem,
     allocatableCpuMillis: cpus().length * 1000,
     allocatableMemory: mem,
+    seccompProfileRoot: join(opts.rootDir, 'seccomp'),
   };
 }

@@ -190,6 +190,46 @@ spec:
       assert.equal(await n.pod('bad'), undefined);
     });
 
+    it('reports specs the runtime cannot honour with the kubelet waiting reasons, not a crash', async () => {
+      n.writeManifest('nonroot.yaml', manifest('nonroot').replace('    - name: main\n', '    - name: main\n      securityContext: { runAsNonRoot: true }\n'));
+      n.writeManifest(
+        'seccomp.yaml',
+        manifest('seccomp').replace('    - name: main\n', '    - name: main\n      securityContext: { seccompProfile: { type: Localhost, localhostProfile: no-such-profile.json } }\n'),
+      );
+      const nonroot = await eventually(async () => {
+        const w = (await n.pod('nonroot'))?.status?.containerStatuses?.[0]?.state?.waiting;
+        return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+      }, 60_000, 'nonroot waiting with CreateContainerConfigError');
+      assert.match(nonroot.message ?? '', /runAsNonRoot and image will run as root/);
+      const seccomp = await eventually(async () => {
+        const w = (await n.pod('seccomp'))?.status?.containerStatuses?.[0]?.state?.waiting;
+        return w?.reason === 'CreateContainerError' ? w : undefined;
+      }, 60_000, 'seccomp waiting with CreateContainerError');
+      assert.match(seccomp.message ?? '', /no-such-profile\.json/);
+      assert.equal((await runningOf('sleeper')).length, 1, 'other pods unaffected');
+      const health = await fetch(`http://127.0.0.1:${n.port}/healthz`);
+      assert.equal(health.status, 200, 'nodelet stays healthy');
+      n.removeManifest('nonroot.yaml');
+      n.removeManifest('seccomp.yaml');
+    });
+
+    it('serves /healthz checks and the kubelet metrics', async () => {
+      for (const check of ['ping', 'syncloop', 'pleg']) assert.equal(await (await fetch(`http://127.0.0.1:${n.port}/healthz/${check}`)).text(), 'ok');
+      const metrics = await (await fetch(`http://127.0.0.1:${n.port}/metrics`)).text();
+      for (const name of [
+        'kubelet_pleg_relist_duration_seconds_bucket',
+        'kubelet_pleg_relist_interval_seconds_bucket',
+        'kubelet_pleg_last_seen_seconds',
+        'kubelet_running_pods',
+        'kubelet_running_containers{container_state="running"}',
+        'kubelet_pod_start_duration_seconds_count',
+        'kubelet_pod_worker_duration_seconds_count{operation_type="create"}',
+        'kubelet_runtime_operations_total{operation_type="run_podsandbox"}',
+      ]) assert.ok(metrics.includes(name), `metric ${name}`);
+      const running = Number(/^kubelet_running_pods (\d+)/m.exec(metrics)?.[1]);
+      assert.ok(running >= 2, `kubelet_running_pods ${running}`);
+    });
+
     it('adopts running pods after kill -9: no container started twice, none lost', async () => {
       const names = ['adopt-a', 'adopt-b', 'adopt-c', 'adopt-d'];
       for (const x of names) n.writeManifest(`${x}.yaml`, manifest(x));

@@ -164,9 +164,6 @@ describe('generatePodSandboxConfig', () => {
 
   it(
     'seccomp Localhost: localhostRef is the profile under <root-dir>/seccomp (an absolute path)',
-    {
-      todo: 'bug: upstream fieldSeccompProfile sends filepath.Join(seccompProfileRoot, localhostProfile) with seccompProfileRoot = <root-dir>/seccomp; nodelet sends the relative localhostProfile as is, which containerd resolves against its own cwd',
-    },
     () => {
       const p = pod({ securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/audit.json' } } });
       const sc = generatePodSandboxConfig(p, 0, node, '/logs').linux!.securityContext!;
@@ -238,7 +235,6 @@ describe('podDNSConfig', () => {
 
   it(
     'ClusterFirst with cluster DNS but no cluster domain: only the host searches',
-    { todo: 'bug: upstream generateSearchesForDNSClusterFirst returns the host searches when ClusterDomain is "" (the config default); nodelet adds "default.svc.", "svc." and "" to the search list' },
     () => {
       assert.deepEqual(podDNSConfig(pod(), { ...node, clusterDomain: '' }).searches, ['corp.example', 'lab.example']);
     },
@@ -246,7 +242,6 @@ describe('podDNSConfig', () => {
 
   it(
     'a dnsConfig option overrides the same option of the base config',
-    { todo: 'bug: upstream mergeDNSOptions keys options by name (ndots:2 replaces ndots:5); nodelet appends, giving ["ndots:5", "ndots:2"]' },
     () => {
       const cfg = podDNSConfig(pod({ dnsConfig: { options: [{ name: 'ndots', value: '2' }] } }), node);
       assert.deepEqual(cfg.options, ['ndots:2']);
@@ -255,7 +250,6 @@ describe('podDNSConfig', () => {
 
   it(
     'the search line is cut to 2048 characters (MaxDNSSearchListChars)',
-    { todo: 'bug: upstream formDNSSearchFitsLimits drops trailing domains until the joined search line is <= 2048 chars (and drops domains over 253 chars); nodelet only applies the 32-domain limit' },
     () => {
       const searches = Array.from({ length: 32 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(96)}.example`.slice(0, 100));
       const cfg = podDNSConfig(pod({ dnsPolicy: 'None', dnsConfig: { nameservers: ['1.1.1.1'], searches } }), node);
@@ -290,7 +284,7 @@ describe('managedHostsFile', () => {
 
   it('hostNetwork: the node hosts file, then the hostAliases', () => {
     const host = '127.0.0.1\tlocalhost\n192.0.2.10\tnode-1\n';
-    assert.equal(managedHostsFile(pod({ hostNetwork: true }), ['192.0.2.10'], 'cluster.local', host), host);
+    assert.equal(managedHostsFile(pod({ hostNetwork: true }), ['192.0.2.10'], 'cluster.local', host), `# Kubernetes-managed hosts file (host network).\n${host}`);
     const withAliases = managedHostsFile(pod({ hostNetwork: true, hostAliases: [{ ip: '10.1.2.3', hostnames: ['baz'] }] }), ['192.0.2.10'], 'cluster.local', host);
     assert.ok(withAliases.includes(host));
     assert.ok(withAliases.endsWith('\n# Entries added by HostAliases.\n10.1.2.3\tbaz\n'));
@@ -299,7 +293,6 @@ describe('managedHostsFile', () => {
 
   it(
     'hostNetwork: the copy starts with the "(host network)" managed header',
-    { todo: 'bug: upstream nodeHostsFileContent prepends "# Kubernetes-managed hosts file (host network).\\n" to the node file; nodelet copies the file without it' },
     () => {
       const host = '127.0.0.1\tlocalhost\n';
       assert.equal(managedHostsFile(pod({ hostNetwork: true }), [], 'cluster.local', host), `# Kubernetes-managed hosts file (host network).\n${host}`);
@@ -368,7 +361,6 @@ describe('containerResources', () => {
 
   it(
     'oomScoreAdj: the Burstable floor is 1000 + guaranteedOOMScoreAdj = 3',
-    { todo: 'bug: upstream qos/policy.go clamps Burstable at (1000 + guaranteedOOMScoreAdj) = 3 since guaranteedOOMScoreAdj became -997; nodelet clamps at 2 (the -998-era floor), so a container requesting >= 99.8% of memory gets 2 instead of 3' },
     () => {
       const c = withRes({ memory: '8Gi' });
       assert.equal(containerResources(single(c), c, node.memoryCapacity).oomScoreAdj, 3);
@@ -377,7 +369,6 @@ describe('containerResources', () => {
 
   it(
     'oomScoreAdj: a static pod with priorityClassName system-node-critical gets -997 whatever its QoS',
-    { todo: 'bug: upstream GetContainerOOMScoreAdjust returns guaranteedOOMScoreAdj for types.IsNodeCriticalPod (static/mirror pods, or priority >= 2e9, with priorityClassName system-node-critical); nodelet only looks at the QoS class' },
     () => {
       const c = withRes({ memory: '1Gi' });
       const p = pod({ containers: [c], priorityClassName: 'system-node-critical' }, { annotations: { 'kubernetes.io/config.source': 'file' } });
@@ -387,7 +378,6 @@ describe('containerResources', () => {
 
   it(
     'cpu shares are capped at MaxShares 262144',
-    { todo: 'bug: upstream cm.MilliCPUToShares caps shares at 262144 (256 CPUs); nodelet gives 307200 for a 300-CPU request, which the kernel rejects for cgroup v1 cpu.shares' },
     () => {
       const c = withRes({ cpu: '300' });
       assert.equal(containerResources(single(c), c, node.memoryCapacity).cpuShares, 262_144);
@@ -396,7 +386,6 @@ describe('containerResources', () => {
 
   it(
     'an explicit zero cpu request with a limit takes its shares from the limit',
-    { todo: 'bug: upstream calculateLinuxResources uses the limit when cpuRequest.IsZero() && !cpuLimit.IsZero(); nodelet only does so when the request is absent, so requests.cpu "0" + limits.cpu 500m gives 2 shares instead of 512' },
     () => {
       const c = withRes({ cpu: '0' }, { cpu: '500m' });
       assert.equal(containerResources(single(c), c, node.memoryCapacity).cpuShares, 512);
@@ -407,7 +396,7 @@ describe('containerResources', () => {
 // ------------------------------------------------------------------ security context
 
 describe('containerSecurityContext', () => {
-  const defaultMasked = ['/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'];
+  const defaultMasked = ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'];
 
   it('capabilities add and drop', () => {
     const c: V1Container = { ...main, securityContext: { capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] } } };
@@ -463,7 +452,6 @@ describe('containerSecurityContext', () => {
 
   it(
     'default masked paths are current upstream\'s (kept in sync with moby)',
-    { todo: 'bug: current upstream pkg/securitycontext/util.go masks /proc/asound (moved from readonly) and /sys/devices/virtual/powercap (Intel RAPL side channel); nodelet has the v1.24-era lists, with /proc/asound read-only and powercap unmasked' },
     () => {
       const sc = containerSecurityContext(pod(), main);
       assert.ok(sc.maskedPaths!.includes('/proc/asound'));
@@ -625,7 +613,6 @@ describe('makeEnvironment', () => {
 
   it(
     'resourceFieldRef limits.cpu is exact in millicores (4001m / 1m = 4001, 70m / 10m = 7)',
-    { todo: 'bug: nodelet divides floats (4.001 / 0.001 = 4001.0000000000005, ceil 4002; 0.07 / 0.01 = 7.000000000000001, ceil 8); upstream convertResourceCPUToString divides integer millis: ceil(4001 / 1) = 4001, ceil(70 / 10) = 7' },
     () => {
       const a: V1Container = { ...main, resources: { limits: { cpu: '4001m' } }, env: [{ name: 'R', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1m' } } }] };
       assert.equal(env(a, pod({ containers: [a] })).R, '4001');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { V1Container, V1EnvVar, V1Pod, V1SecurityContext, V1PodSecurityContext } from '@kubernetes/client-node';
 import { expand } from '../../api/expansion.js';
 import { getPodQOSClass } from '../../api/qos.js';
-import { cpuMillis, memoryBytes, parseQuantity } from '../../api/quantity.js';
+import { cpuMillis, memoryBytes } from '../../api/quantity.js';
 import type {
   ContainerConfig,
   DNSConfig,
@@ -41,7 +41,15 @@ export interface NodeContext {
   /** Allocatable cpu millicores / memory bytes for resourceFieldRef without limits. */
   allocatableCpuMillis: number;
   allocatableMemory: number;
+  /** Where Localhost seccomp profiles live (the kubelet's <root-dir>/seccomp). */
+  seccompProfileRoot?: string;
 }
+
+const defaultSeccompProfileRoot = '/var/lib/kubelet/seccomp';
+/** The kubelet's limits on a pod's DNS config (pkg/apis/core/validation). */
+const maxDNSNameservers = 3;
+const maxDNSSearchPaths = 32;
+const maxDNSSearchListChars = 2048;
 
 // ---------------------------------------------------------------- paths
 
@@ -84,20 +92,35 @@ export function podDNSConfig(pod: V1Pod, node: NodeContext): DNSConfig {
   else {
     const ns = pod.metadata?.namespace ?? 'default';
     const d = node.clusterDomain;
-    cfg = { servers: [...node.clusterDNS], searches: [`${ns}.svc.${d}`, `svc.${d}`, d, ...host.searches], options: ['ndots:5'] };
+    // without a cluster domain there are no cluster search domains (generateSearchesForDNSClusterFirst)
+    const searches = d ? [`${ns}.svc.${d}`, `svc.${d}`, d, ...host.searches] : [...host.searches];
+    cfg = { servers: [...node.clusterDNS], searches, options: ['ndots:5'] };
   }
   const extra = pod.spec?.dnsConfig;
   if (extra) {
     cfg = {
       servers: [...cfg.servers, ...(extra.nameservers ?? [])],
       searches: [...cfg.searches, ...(extra.searches ?? [])],
-      options: [...cfg.options, ...(extra.options ?? []).map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : (o.name ?? '')))],
+      options: mergeDNSOptions(cfg.options, (extra.options ?? []).map((o) => (o.value !== undefined ? `${o.name}:${o.value}` : (o.name ?? '')))),
     };
   }
-  // the kubelet's limits: 3 nameservers, 32 search domains
-  cfg.servers = [...new Set(cfg.servers)].slice(0, 3);
-  cfg.searches = [...new Set(cfg.searches)].slice(0, 32);
+  cfg.servers = [...new Set(cfg.servers)].slice(0, maxDNSNameservers);
+  cfg.searches = dnsSearchFitsLimits([...new Set(cfg.searches)]);
   return cfg;
+}
+
+/** Options keyed by name: a pod's option replaces a base option of the same name (mergeDNSOptions). */
+function mergeDNSOptions(base: string[], extra: string[]): string[] {
+  const byName = new Map<string, string>();
+  for (const o of [...base, ...extra]) byName.set(o.split(':')[0]!, o);
+  return [...byName.values()];
+}
+
+/** At most 32 search domains of at most 253 characters, on a line of at most 2048 (formDNSSearchFitsLimits). */
+function dnsSearchFitsLimits(searches: string[]): string[] {
+  let out = searches.filter((d) => d.length <= 253).slice(0, maxDNSSearchPaths);
+  while (out.length && out.join(' ').length > maxDNSSearchListChars) out = out.slice(0, -1);
+  return out;
 }
 
 /** Hostname and domain (GeneratePodHostNameAndDomain). */
@@ -112,7 +135,7 @@ export function podHostnameAndDomain(pod: V1Pod, clusterDomain: string): { hostn
 export function managedHostsFile(pod: V1Pod, podIPs: string[], clusterDomain: string, hostHosts?: string): string {
   let out: string;
   if (pod.spec?.hostNetwork) {
-    out = hostHosts ?? '';
+    out = `# Kubernetes-managed hosts file (host network).\n${hostHosts ?? ''}`;
   } else {
     const { hostname, domain } = podHostnameAndDomain(pod, clusterDomain);
     out = '# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n';
@@ -136,10 +159,10 @@ function namespaceOptions(pod: V1Pod): NamespaceOption {
   };
 }
 
-function seccompProfile(sc: V1SecurityContext | V1PodSecurityContext | undefined, fallback?: SecurityProfile): SecurityProfile | undefined {
+function seccompProfile(sc: V1SecurityContext | V1PodSecurityContext | undefined, root: string | undefined, fallback?: SecurityProfile): SecurityProfile | undefined {
   const p = sc?.seccompProfile;
   if (!p) return fallback;
-  if (p.type === 'Localhost') return { profileType: 'Localhost', localhostRef: p.localhostProfile ?? '' };
+  if (p.type === 'Localhost') return { profileType: 'Localhost', localhostRef: join(root ?? defaultSeccompProfileRoot, p.localhostProfile ?? '') };
   if (p.type === 'Unconfined') return { profileType: 'Unconfined' };
   return { profileType: 'RuntimeDefault' };
 }
@@ -163,7 +186,7 @@ export function generatePodSandboxConfig(pod: V1Pod, attempt: number, node: Node
   };
   if (psc?.runAsUser !== undefined) sc.runAsUser = { value: psc.runAsUser };
   if (psc?.runAsGroup !== undefined) sc.runAsGroup = { value: psc.runAsGroup };
-  const seccomp = seccompProfile(psc);
+  const seccomp = seccompProfile(psc, node.seccompProfileRoot);
   if (seccomp) sc.seccomp = seccomp;
   return {
     metadata: { name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', uid: pod.metadata?.uid ?? '', attempt },
@@ -215,23 +238,20 @@ function fieldRefValue(path: string, ctx: EnvContext): string {
 }
 
 function resourceFieldValue(c: V1Container, resource: string, divisor: string | undefined, ctx: EnvContext): string {
-  const div = divisor ? parseQuantity(divisor) : 1;
   const limits = c.resources?.limits ?? {};
   const requests = c.resources?.requests ?? {};
-  let value: number;
+  // whole millicores and bytes, as convertResourceCPUToString / convertResourceMemoryToString divide
+  const cpuDivisor = Math.max(1, cpuMillis(divisor ?? '1'));
+  const memDivisor = Math.max(1, memoryBytes(divisor ?? '1'));
   switch (resource) {
     case 'limits.cpu':
-      value = (limits['cpu'] !== undefined ? cpuMillis(String(limits['cpu'])) : ctx.node.allocatableCpuMillis) / 1000;
-      return String(Math.ceil(value / (divisor ? div : 1)));
+      return String(Math.ceil((limits['cpu'] !== undefined ? cpuMillis(String(limits['cpu'])) : ctx.node.allocatableCpuMillis) / cpuDivisor));
     case 'requests.cpu':
-      value = (requests['cpu'] !== undefined ? cpuMillis(String(requests['cpu'])) : 0) / 1000;
-      return String(Math.ceil(value / (divisor ? div : 1)));
+      return String(Math.ceil((requests['cpu'] !== undefined ? cpuMillis(String(requests['cpu'])) : 0) / cpuDivisor));
     case 'limits.memory':
-      value = limits['memory'] !== undefined ? memoryBytes(String(limits['memory'])) : ctx.node.allocatableMemory;
-      return String(Math.ceil(value / div));
+      return String(Math.ceil((limits['memory'] !== undefined ? memoryBytes(String(limits['memory'])) : ctx.node.allocatableMemory) / memDivisor));
     case 'requests.memory':
-      value = requests['memory'] !== undefined ? memoryBytes(String(requests['memory'])) : 0;
-      return String(Math.ceil(value / div));
+      return String(Math.ceil((requests['memory'] !== undefined ? memoryBytes(String(requests['memory'])) : 0) / memDivisor));
     default:
       throw new ContainerConfigError(`unsupported resourceFieldRef resource "${resource}"`);
   }
@@ -278,30 +298,47 @@ export function containerResources(pod: V1Pod, c: V1Container, memoryCapacity: n
   const req = c.resources?.requests ?? {};
   const lim = c.resources?.limits ?? {};
   const out: LinuxContainerResources = {};
-  const reqCpu = req['cpu'] !== undefined ? cpuMillis(String(req['cpu'])) : lim['cpu'] !== undefined ? cpuMillis(String(lim['cpu'])) : 0;
-  out.cpuShares = reqCpu === 0 ? 2 : Math.max(2, Math.floor((reqCpu * 1024) / 1000));
+  // a zero (or absent) request with a limit uses the limit (calculateLinuxResources)
+  let reqCpu = req['cpu'] !== undefined ? cpuMillis(String(req['cpu'])) : 0;
+  if (reqCpu === 0 && lim['cpu'] !== undefined) reqCpu = cpuMillis(String(lim['cpu']));
+  // MilliCPUToShares: min 2, max 262144
+  out.cpuShares = reqCpu === 0 ? 2 : Math.min(262_144, Math.max(2, Math.floor((reqCpu * 1024) / 1000)));
   if (lim['cpu'] !== undefined) {
     const period = 100_000;
     out.cpuPeriod = period;
     out.cpuQuota = Math.max(1000, Math.floor((cpuMillis(String(lim['cpu'])) * period) / 1000));
   }
   if (lim['memory'] !== undefined) out.memoryLimitInBytes = memoryBytes(String(lim['memory']));
-  const qos = getPodQOSClass(pod);
-  if (qos === 'Guaranteed') out.oomScoreAdj = -997;
-  else if (qos === 'BestEffort') out.oomScoreAdj = 1000;
-  else {
-    const memReq = req['memory'] !== undefined ? memoryBytes(String(req['memory'])) : 0;
-    let adj = 1000 - Math.floor((1000 * memReq) / Math.max(1, memoryCapacity));
-    adj = Math.min(999, Math.max(2, adj));
-    out.oomScoreAdj = adj;
-  }
+  out.oomScoreAdj = oomScoreAdj(pod, req['memory'] !== undefined ? memoryBytes(String(req['memory'])) : 0, memoryCapacity);
   return out;
 }
 
-const defaultMaskedPaths = ['/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware'];
-const defaultReadonlyPaths = ['/proc/asound', '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+const guaranteedOOMScoreAdj = -997;
+const besteffortOOMScoreAdj = 1000;
 
-export function containerSecurityContext(pod: V1Pod, c: V1Container): LinuxContainerSecurityContext {
+/** Node-critical pods: static (or mirror) pods, or priority >= 2e9, with priorityClassName system-node-critical. */
+function isNodeCriticalPod(pod: V1Pod): boolean {
+  const source = pod.metadata?.annotations?.['kubernetes.io/config.source'];
+  const critical = (source !== undefined && source !== 'api') || (pod.spec?.priority ?? 0) >= 2_000_000_000;
+  return critical && pod.spec?.priorityClassName === 'system-node-critical';
+}
+
+/** oom_score_adj by QoS (pkg/kubelet/qos/policy.go GetContainerOOMScoreAdjust). */
+export function oomScoreAdj(pod: V1Pod, memoryRequest: number, memoryCapacity: number): number {
+  if (isNodeCriticalPod(pod)) return guaranteedOOMScoreAdj;
+  const qos = getPodQOSClass(pod);
+  if (qos === 'Guaranteed') return guaranteedOOMScoreAdj;
+  if (qos === 'BestEffort') return besteffortOOMScoreAdj;
+  let adj = 1000 - Math.floor((1000 * memoryRequest) / Math.max(1, memoryCapacity));
+  if (adj < 1000 + guaranteedOOMScoreAdj) adj = 1000 + guaranteedOOMScoreAdj;
+  if (adj === besteffortOOMScoreAdj) adj--;
+  return adj;
+}
+
+const defaultMaskedPaths = ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'];
+const defaultReadonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export function containerSecurityContext(pod: V1Pod, c: V1Container, seccompProfileRoot?: string): LinuxContainerSecurityContext {
   const psc = pod.spec?.securityContext;
   const sc = c.securityContext;
   const out: LinuxContainerSecurityContext = { namespaceOptions: namespaceOptions(pod) };
@@ -316,7 +353,7 @@ export function containerSecurityContext(pod: V1Pod, c: V1Container): LinuxConta
   out.noNewPrivs = sc?.allowPrivilegeEscalation === false;
   const groups = [...(psc?.supplementalGroups ?? []), ...(psc?.fsGroup !== undefined ? [psc.fsGroup] : [])];
   if (groups.length) out.supplementalGroups = groups;
-  const seccomp = seccompProfile(sc, seccompProfile(psc));
+  const seccomp = seccompProfile(sc, seccompProfileRoot, seccompProfile(psc, seccompProfileRoot));
   if (seccomp) out.seccomp = seccomp;
   const unmasked = sc?.procMount === 'Unmasked';
   out.maskedPaths = privileged || unmasked ? [] : defaultMaskedPaths;
@@ -383,6 +420,6 @@ export function generateContainerConfig(input: ContainerConfigInput): ContainerC
     stdin: c.stdin === true,
     stdinOnce: c.stdinOnce === true,
     tty: c.tty === true,
-    linux: { resources: containerResources(pod, c, input.node.memoryCapacity), securityContext: containerSecurityContext(pod, c) },
+    linux: { resources: containerResources(pod, c, input.node.memoryCapacity), securityContext: containerSecurityContext(pod, c, input.node.seccompProfileRoot) },
   };
 }
