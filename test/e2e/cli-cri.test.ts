@@ -38,7 +38,7 @@ if (!env.available) {
         {
           metadata: { name: 'talker', attempt: 0 },
           image: { image: env.testImage },
-          command: ['sh', '-c', 'echo line one; echo line two >&2; echo line three; sleep 3600'],
+          command: ['sh', '-c', 'echo line one; echo line two >&2; sleep 0.3; echo line three; sleep 3600'],
           logPath: 'talker/0.log',
         },
         cfg,
