@@ -84,7 +84,7 @@ for d in "$STATE"/ctrd/state/io.containerd.runtime.v2.task/*/*/; do
   [ -d "$d" ] || continue
   if [ -f "$d/address" ]; then
     a=$(cat "$d/address"); a=${a#unix://}
-    sp=$(ss -xlpn 2>/dev/null | awk -v a="$a" '$5 == a' | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+    sp=$(ss -xlpn 2>/dev/null | awk -v a="$a" '$5 == a' | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
     [ -n "$sp" ] && shims+=("$sp")
   fi
   p=$(cat "$d/init.pid" 2>/dev/null)

@@ -68,7 +68,7 @@ exec 9>"$STATE/.lock"
 flock -w 600 9 || die "another runtime-up/down holds $STATE/.lock"
 
 # the registry port must be free or held by our own registry (checked before touching anything)
-listener=$(ss -Hltnp "sport = :$REG_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+listener=$(ss -Hltnp "sport = :$REG_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
 if [ -n "$listener" ] && [ "$listener" != "$(cat "$RUN/registry.pid" 2>/dev/null)" ]; then
   die "port $REG_PORT is taken by $(cat "/proc/$listener/comm" 2>/dev/null) (pid $listener); set NODELET_REGISTRY_PORT"
 fi
