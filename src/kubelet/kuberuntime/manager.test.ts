@@ -334,7 +334,7 @@ describe('KubeRuntimeManager on the simulated runtime', () => {
     ];
     for (const [name, grace, seconds] of cases) {
       it(`${name}: a container ignoring TERM is killed after ${seconds} s, then the sandbox stops`, async () => {
-        const p = makePod('stubborn', [ctr('main', "trap '' TERM; sleep 100"), ctr('polite', 'sleep 100')], grace);
+        const p = makePod('stubborn', [ctr('main', "trap '' TERM; sleep 100"), ctr('polite', "trap 'exit 143' TERM; sleep 100 & wait")], grace);
         await sync(p);
         const st = await statusOf(p);
         const [sandbox] = st.sandboxStatuses;
@@ -346,7 +346,7 @@ describe('KubeRuntimeManager on the simulated runtime', () => {
         assert.equal(done.settled, false, 'still waiting for the grace period');
         assert.equal((await sim.containerStatus(byName.get('main')!)).status.state, 'CONTAINER_RUNNING');
         const polite = (await sim.containerStatus(byName.get('polite')!)).status;
-        assert.deepEqual([polite.state, polite.exitCode], ['CONTAINER_EXITED', 143], 'an untrapped TERM ends the other container at once (in parallel)');
+        assert.deepEqual([polite.state, polite.exitCode], ['CONTAINER_EXITED', 143], 'a container that handles TERM ends at once (in parallel)');
         assert.equal((await sim.podSandboxStatus(sandbox!.id)).status.state, 'SANDBOX_READY', 'the sandbox stops after its containers');
 
         await clock.advance(1);

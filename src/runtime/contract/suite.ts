@@ -264,18 +264,23 @@ export function runtimeContract(name: string, setup: () => Promise<ContractHarne
 
     it('stops with SIGTERM, then SIGKILL after the timeout', async () => {
       const sb = await runSandbox('stop');
+      const ownPid = { linux: { securityContext: { namespaceOptions: { pid: 'CONTAINER' as const } } } };
+      const sharedPid = { linux: { securityContext: { namespaceOptions: { pid: 'POD' as const } } } };
       const variants = {
-        // no handler: SIGTERM ends it at once (143)
-        plain: { cmd: ['sh', '-c', 'echo ready; exec sleep 3600'], exit: 143, killed: false },
+        // PID 1 of its own PID namespace (the kubelet's default): the kernel drops an unhandled
+        // SIGTERM, so SIGKILL comes at the timeout (137)
+        pid1: { cmd: ['sh', '-c', 'echo ready; exec sleep 3600'], exit: 137, killed: true, extra: ownPid },
+        // with the pod's shared PID namespace (pause is PID 1) an unhandled SIGTERM ends it at once (143)
+        shared: { cmd: ['sh', '-c', 'echo ready; exec sleep 3600'], exit: 143, killed: false, extra: sharedPid },
         // TERM ignored: SIGKILL after the timeout (137)
-        ignoring: { cmd: ['sh', '-c', "trap '' TERM; echo ready; sleep 3600"], exit: 137, killed: true },
+        ignoring: { cmd: ['sh', '-c', "trap '' TERM; echo ready; sleep 3600"], exit: 137, killed: true, extra: sharedPid },
         // sh defers a trap until the foreground command ends: SIGKILL comes first
-        deferred: { cmd: ['sh', '-c', "trap 'exit 5' TERM; echo ready; sleep 3600"], exit: 137, killed: true },
+        deferred: { cmd: ['sh', '-c', "trap 'exit 5' TERM; echo ready; sleep 3600"], exit: 137, killed: true, extra: ownPid },
         // a trap while the shell waits runs at once
-        polite: { cmd: ['sh', '-c', "trap 'exit 0' TERM; echo ready; sleep 3600 & wait"], exit: 0, killed: false },
+        polite: { cmd: ['sh', '-c', "trap 'exit 0' TERM; echo ready; sleep 3600 & wait"], exit: 0, killed: false, extra: ownPid },
       };
       const ids = new Map<string, string>();
-      for (const [n, v] of Object.entries(variants)) ids.set(n, await startContainer(sb, n, v.cmd));
+      for (const [n, v] of Object.entries(variants)) ids.set(n, await startContainer(sb, n, v.cmd, v.extra));
       // each shell says "ready" once its trap is set
       await h.eventually(
         async () => {
@@ -306,7 +311,7 @@ export function runtimeContract(name: string, setup: () => Promise<ContractHarne
         if (v.killed) assert.ok(t >= 1900, `${n}: SIGKILL came after the 2 s timeout (took ${t} ms)`);
         else assert.ok(t < 1900, `${n}: stopped before the timeout (took ${t} ms)`);
       }
-      const plain = ids.get('plain')!;
+      const plain = ids.get('shared')!;
       await h.runtime.stopContainer(plain, 2); // stopping an exited container is fine
       await h.runtime.removeContainer(plain);
       await assert.rejects(h.runtime.containerStatus(plain), NotFoundError);

@@ -13,7 +13,8 @@
 // error makes sh print `sh: ...` and exit 2.
 //
 // Signals follow what containerd + runc show for a container's main process: an untrapped SIGTERM
-// ends it (exit 143); `trap '' TERM` ignores it; a trapped signal runs its handler only once the
+// ends it (exit 143), unless the process is PID 1 of its own PID namespace (the kubelet's default
+// pid mode CONTAINER), where the kernel drops it; `trap '' TERM` ignores it; a trapped signal runs its handler only once the
 // foreground command ends (sh defers traps), or at once while the shell is in `wait`; unless the
 // handler exits, the script then goes on with its next command. `exec CMD` replaces the shell:
 // nothing after it runs, and caught signals get their default action again (ignored ones stay
@@ -349,6 +350,12 @@ export interface ProcessEnv {
   /** Memory limit in bytes (0 = none): `tail /dev/zero` is OOM-killed under a limit. */
   memoryLimit: number;
   io: ProcessIO;
+  /**
+   * The process is PID 1 of its own PID namespace (CRI pid mode CONTAINER, the kubelet's default):
+   * the kernel then drops signals it has no handler for, so an untrapped SIGTERM is ignored.
+   * False for pid mode POD (the pause container is PID 1) and for exec'd processes.
+   */
+  pid1?: boolean;
 }
 
 export type ExitKind = 'exit' | 'oom' | 'killed';
@@ -450,7 +457,9 @@ export class SimProcess {
     }
     if (this.trapTerm === 'ignore') return;
     if (!this.trapTerm) {
-      // no handler: the default action ends the process (as containerd + runc show: exit 143)
+      // PID 1 of a PID namespace: a signal without a handler is dropped
+      if (this.penv.pid1) return;
+      // otherwise the default action ends the process (exit 143)
       this.finish({ code: 128 + 15, kind: 'killed' });
       this.kill.abort();
       return;

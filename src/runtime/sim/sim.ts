@@ -424,6 +424,8 @@ export class SimRuntime implements Runtime {
         files: c.files,
         memoryLimit: c.config.linux?.resources?.memoryLimitInBytes ?? 0,
         io: { write: (stream, text) => this.writeLog(c, stream, text) },
+        // CRI's pid mode defaults to POD (enum 0); CONTAINER makes the command PID 1
+        pid1: c.config.linux?.securityContext?.namespaceOptions?.pid === 'CONTAINER',
       },
       effective,
     );
