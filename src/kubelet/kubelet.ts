@@ -24,7 +24,7 @@ import type { Runtime } from '../runtime/index.js';
 import { FileSource, HttpSource, PodConfig, type FetchFn, type PodUpdate } from './config/index.js';
 import type { RuntimePodStatus } from './container/index.js';
 import { LocalEventStore } from './events/index.js';
-import { KubeRuntimeManager, type NodeContext } from './kuberuntime/index.js';
+import { KubeRuntimeManager, podLogsDirectory, type NodeContext } from './kuberuntime/index.js';
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
 import { generatePodStatus, isPodTerminal, StatusManager } from './status/index.js';
@@ -356,6 +356,18 @@ export class Kubelet {
 
   listEvents(filter?: { name?: string; namespace?: string; uid?: string }): ReturnType<LocalEventStore['list']> {
     return this.events.list(filter);
+  }
+
+  /** A desired pod by namespace and name, with its latest status (for the HTTP handlers). */
+  getPodByName(namespace: string, name: string): PodWithStatus | undefined {
+    for (const pod of this.pods.values()) {
+      if (pod.metadata?.namespace === namespace && pod.metadata?.name === name) return { pod, status: this.statusManager.getPodStatus(uid(pod)) };
+    }
+    return undefined;
+  }
+
+  podLogsDirectory(pod: V1Pod): string {
+    return podLogsDirectory(this.settings.podLogsDir, pod);
   }
 
   getPods(): PodWithStatus[] {

@@ -7,6 +7,7 @@
 // Bound to 127.0.0.1 by default. The authenticated :10250 API comes with cluster mode.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { formatTime } from '../../api/podutil.js';
@@ -37,8 +38,15 @@ export function podList(src: LocalApiSource): object {
   };
 }
 
+/** A handler for the paths under a prefix (other modules' endpoints: logs, exec, ...). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+/** A handler for connection upgrades (SPDY/WebSocket streaming) under a prefix. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void | Promise<void>;
+
 export class LocalServer {
   private server?: Server;
+  private readonly routes: { prefix: string; handler: RouteHandler }[] = [];
+  private readonly upgrades: { prefix: string; handler: UpgradeHandler }[] = [];
 
   constructor(
     private readonly src: LocalApiSource,
@@ -46,12 +54,31 @@ export class LocalServer {
     private readonly logger: Logger,
   ) {}
 
+  /** Serves every method on `prefix` and the paths under it (`/containerLogs/`, `/run/`, ...). */
+  addRoute(prefix: string, handler: RouteHandler): void {
+    this.routes.push({ prefix, handler });
+  }
+
+  /** Takes over upgraded connections on `prefix` and the paths under it. */
+  addUpgradeRoute(prefix: string, handler: UpgradeHandler): void {
+    this.upgrades.push({ prefix, handler });
+  }
+
   handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const send = (code: number, body: string, type = 'text/plain; charset=utf-8'): void => {
       res.writeHead(code, { 'Content-Type': type });
       res.end(body);
     };
+    const route = this.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`));
+    if (route) {
+      Promise.resolve(route.handler(req, res, url)).catch((e: unknown) => {
+        this.logger.error('handler failed', { path: url.pathname, err: e });
+        if (!res.headersSent) send(500, `${String((e as Error)?.message ?? e)}\n`);
+        else res.end();
+      });
+      return;
+    }
     if (req.method !== 'GET') return send(405, 'method not allowed\n');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/healthz' || path.startsWith('/healthz/')) {
@@ -98,6 +125,18 @@ export class LocalServer {
           if (!res.headersSent) res.writeHead(500);
           res.end();
         }
+      });
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const up = this.upgrades.find((r) => url.pathname === r.prefix || url.pathname.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`));
+        if (!up) {
+          socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+          return;
+        }
+        Promise.resolve(up.handler(req, socket, head, url)).catch((e: unknown) => {
+          this.logger.error('upgrade handler failed', { path: url.pathname, err: e });
+          socket.destroy();
+        });
       });
       server.once('error', reject);
       server.listen(port, host, () => {
