@@ -257,4 +257,25 @@ ${ids.map((i) => `  - apiVersion: v1
     assert.deepEqual(k.getPods().map((p) => p.pod.metadata?.name).sort(), ['local-sim-node', 'web1-sim-node']);
     assert.equal((await sim.listContainers({ labelSelector: { 'io.kubernetes.pod.name': 'web2-sim-node' } })).length, 0, 'web2 removed');
   });
+
+  it('leaves runtime pods of other nodes alone (nodelets sharing one runtime)', async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'manifests'), { recursive: true });
+    const other = new Kubelet(
+      { ...newKubelet().settings, nodeName: 'other-node', node: { ...newKubelet().settings.node, nodeName: 'other-node' }, staticPodPath: join(dir, 'other-manifests'), rootDir: join(dir, 'other-root') },
+      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0 },
+    );
+    kubelets.push(other);
+    mkdirSync(join(dir, 'other-manifests'), { recursive: true });
+    writeFileSync(join(dir, 'other-manifests', 'o.yaml'), manifest('theirs', 'exec sleep 3600'));
+    other.start();
+    await run(21_000);
+    assert.equal((await sim.listContainers({ state: 'CONTAINER_RUNNING' })).length, 1);
+    const mine = newKubelet();
+    mine.start();
+    write('m.yaml', manifest('mine', 'exec sleep 3600'));
+    await run(30_000);
+    const names = (await sim.listContainers({ state: 'CONTAINER_RUNNING' })).map((c) => c.labels['io.kubernetes.pod.name']).sort();
+    assert.deepEqual(names, ['mine-sim-node', 'theirs-other-node']);
+  });
 });

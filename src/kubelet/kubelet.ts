@@ -268,6 +268,8 @@ export class Kubelet {
     try {
       for (const status of this.podCache.getAll()) {
         if (this.pods.has(status.uid) || status.containerStatuses.length + status.sandboxStatuses.length === 0) continue;
+        // only pods this node created: other nodelets (or a kubelet) may share the runtime
+        if (status.owner !== this.settings.nodeName) continue;
         const info = this.podWorkers.info(status.uid);
         if (!info) {
           this.log.info('stopping pod that no source has', { pod: `${status.namespace}/${status.name}`, podUID: status.uid });

@@ -82,6 +82,8 @@ export interface RuntimePodStatus {
   containerStatuses: RuntimeContainerStatus[];
   /** When this status was read (ms); the PLEG cache never serves a status older than asked. */
   timestamp: number;
+  /** The node name of the nodelet that created the pod ('' if unknown: created by someone else). */
+  owner?: string;
 }
 
 /** The newest status of the named container, if any. */

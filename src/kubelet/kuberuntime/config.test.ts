@@ -70,6 +70,7 @@ describe('generatePodSandboxConfig', () => {
       'io.kubernetes.pod.name': 'web',
       'io.kubernetes.pod.namespace': 'default',
       'io.kubernetes.pod.uid': 'uid-1',
+      'nodelet.dev/node-name': 'node-1',
     });
     assert.deepEqual(cfg.annotations, { note: 'hello' });
     assert.notEqual(cfg.annotations, p.metadata!.annotations, 'a copy, not the pod object');
@@ -690,6 +691,7 @@ describe('generateContainerConfig', () => {
       'io.kubernetes.pod.uid': 'uid-1',
       'io.kubernetes.container.name': 'app',
       'io.kubernetes.container.type': 'containers',
+      'nodelet.dev/node-name': 'node-1',
     });
     assert.equal(cfg.annotations?.['io.kubernetes.container.hash'], 'abc123');
     assert.equal(cfg.annotations?.['io.kubernetes.container.restartCount'], '3');

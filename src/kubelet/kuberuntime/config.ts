@@ -24,7 +24,7 @@ import type {
   PortMapping,
   SecurityProfile,
 } from '../../runtime/index.js';
-import { newContainerAnnotations, newContainerLabels, newPodAnnotations, newPodLabels } from './labels.js';
+import { newContainerAnnotations, newContainerLabels, newPodAnnotations, newPodLabels, nodeNameLabel } from './labels.js';
 
 /** A pod spec the kubelet cannot turn into a container config (CreateContainerConfigError). */
 export class ContainerConfigError extends Error {}
@@ -195,7 +195,7 @@ export function generatePodSandboxConfig(pod: V1Pod, attempt: number, node: Node
     logDirectory: podLogsDirectory(podLogsRoot, pod),
     dnsConfig: podDNSConfig(pod, node),
     portMappings,
-    labels: newPodLabels(pod),
+    labels: { ...newPodLabels(pod), [nodeNameLabel]: node.nodeName },
     annotations: newPodAnnotations(pod),
     linux: { cgroupParent: '', securityContext: sc, sysctls },
   };
@@ -414,7 +414,7 @@ export function generateContainerConfig(input: ContainerConfigInput): ContainerC
     workingDir: c.workingDir ?? '',
     envs,
     mounts: input.mounts,
-    labels: newContainerLabels(c, pod, input.type),
+    labels: { ...newContainerLabels(c, pod, input.type), [nodeNameLabel]: input.node.nodeName },
     annotations: newContainerAnnotations(c, pod, input.restartCount, input.hash),
     logPath: containerLogPath(c.name, input.restartCount),
     stdin: c.stdin === true,

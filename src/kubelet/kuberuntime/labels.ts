@@ -10,6 +10,12 @@ export const podNamespaceLabel = 'io.kubernetes.pod.namespace';
 export const podUidLabel = 'io.kubernetes.pod.uid';
 export const containerNameLabel = 'io.kubernetes.container.name';
 export const containerTypeLabel = 'io.kubernetes.container.type';
+/**
+ * nodelet's own label: the node name of the nodelet that created the sandbox or container.
+ * Several nodelets (simulated nodes, tests) may share one runtime; each cleans up only runtime
+ * pods that carry its own node name (the kubelet assumes it owns the runtime alone).
+ */
+export const nodeNameLabel = 'nodelet.dev/node-name';
 
 export const containerHashAnnotation = 'io.kubernetes.container.hash';
 export const containerRestartCountAnnotation = 'io.kubernetes.container.restartCount';

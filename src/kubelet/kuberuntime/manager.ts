@@ -42,7 +42,7 @@ import {
   verifyRunAsNonRoot,
   type NodeContext,
 } from './config.js';
-import { containerInfoFromLabels, podNameLabel, podNamespaceLabel, podUidLabel } from './labels.js';
+import { containerInfoFromLabels, nodeNameLabel, podNameLabel, podNamespaceLabel, podUidLabel } from './labels.js';
 
 /** Waiting reasons the kubelet reports for a container it could not start. */
 export type StartFailureReason =
@@ -189,6 +189,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
     const sandboxes = (listed ? listed.sandboxes : await this.runtime.listPodSandbox({ labelSelector: { [podUidLabel]: uid } })).sort((a, b) => b.createdAt - a.createdAt);
     const sandboxStatuses: RuntimeSandboxStatus[] = [];
     let ips: string[] = [];
+    let owner = '';
     for (const [i, s] of sandboxes.entries()) {
       try {
         const st = (await this.runtime.podSandboxStatus(s.id)).status;
@@ -205,6 +206,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
         };
         sandboxStatuses.push(status);
         if (i === 0 && status.state === 'ready') ips = [status.ip, ...status.additionalIps].filter(Boolean);
+        owner ||= st.labels[nodeNameLabel] ?? '';
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
       }
@@ -220,6 +222,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
         throw e;
       }
       const info = containerInfoFromLabels(st.labels, st.annotations);
+      owner ||= st.labels[nodeNameLabel] ?? '';
       statuses.push({
         id: st.id,
         name: info.containerName || st.metadata.name,
@@ -239,7 +242,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
       });
     }
     statuses.sort((a, b) => b.createdAt - a.createdAt);
-    return { uid, name, namespace, ips, sandboxStatuses, containerStatuses: statuses, timestamp: now };
+    return { uid, name, namespace, ips, sandboxStatuses, containerStatuses: statuses, timestamp: now, owner };
   }
 
   // ------------------------------------------------------------ syncing a pod
