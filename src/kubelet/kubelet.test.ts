@@ -278,4 +278,60 @@ ${ids.map((i) => `  - apiVersion: v1
     const names = (await sim.listContainers({ state: 'CONTAINER_RUNNING' })).map((c) => c.labels['io.kubernetes.pod.name']).sort();
     assert.deepEqual(names, ['mine-sim-node', 'theirs-other-node']);
   });
+
+  it('runs postStart after the start; a failing postStart kills the container (FailedPostStartHook) and it restarts', async () => {
+    const k = await start();
+    write(
+      'hooks.yaml',
+      manifest('hooks', 'exec sleep 3600').replace(
+        '      command:',
+        '      lifecycle: { postStart: { exec: { command: ["sh", "-c", "touch /tmp/started"] } } }\n      command:',
+      ),
+    );
+    write('badhook.yaml', manifest('badhook', 'exec sleep 3600').replace('      command:', '      lifecycle: { postStart: { exec: { command: ["sh", "-c", "exit 3"] } } }\n      command:'));
+    await run(22_000);
+    const [c] = await sim.listContainers({ labelSelector: { 'io.kubernetes.pod.name': 'hooks-sim-node' }, state: 'CONTAINER_RUNNING' });
+    assert.equal((await sim.execSync(c!.id, ['test', '-f', '/tmp/started'], 1)).exitCode, 0, 'the postStart hook ran in the container');
+    assert.equal(pod(k, 'hooks')?.status?.phase, 'Running');
+    const ev = k.listEvents({ name: 'badhook-sim-node' });
+    assert.ok(ev.some((e) => e.reason === 'FailedPostStartHook' && /exited with 3/.test(e.message)), ev.map((e) => e.reason).join(','));
+    const cs = pod(k, 'badhook')?.status?.containerStatuses?.[0];
+    assert.ok((cs?.restartCount ?? 0) >= 1, 'restarted after the failed hook');
+    assert.equal(cs?.ready, false);
+  });
+
+  it('runs preStop within the grace period and gives what is left to the stop', async () => {
+    const k = await start();
+    // the container ignores SIGTERM (PID 1): it stops when the grace period is over
+    write(
+      'pre.yaml',
+      manifest('pre', 'exec sleep 3600')
+        .replace('terminationGracePeriodSeconds: 2', 'terminationGracePeriodSeconds: 10')
+        .replace('      command:', '      lifecycle: { preStop: { sleep: { seconds: 3 } } }\n      command:'),
+    );
+    await run(21_000);
+    const [c] = await sim.listContainers({ labelSelector: { 'io.kubernetes.pod.name': 'pre-sim-node' } });
+    assert.equal(c?.state, 'CONTAINER_RUNNING');
+    const t0 = clock.now();
+    unlinkSync(join(dir, 'manifests', 'pre.yaml'));
+    await run(25_000);
+    const killing = k.listEvents({ name: 'pre-sim-node' }).find((e) => e.reason === 'Killing')!;
+    assert.ok(killing, 'Killing event');
+    const logs = logger.records.filter((r) => r.msg === 'killing container' && r.fields['container'] === 'main');
+    assert.equal(logs.at(-1)?.fields['gracePeriod'], 7, '10 s grace minus the 3 s preStop');
+    assert.ok(killing.firstTimestamp - t0 < 25_000);
+    assert.equal((await sim.listContainers()).length, 0, 'stopped and removed');
+  });
+
+  it('fills the terminated message from the termination-message file, or from the log with FallbackToLogsOnError', async () => {
+    const k = await start();
+    write('msg.yaml', manifest('msg', 'echo "all done" > /dev/termination-log; exit 0', 'Never'));
+    write(
+      'fallback.yaml',
+      manifest('fallback', 'echo first; echo it broke; exit 2', 'Never').replace('      command:', '      terminationMessagePolicy: FallbackToLogsOnError\n      command:'),
+    );
+    await run(22_000);
+    assert.equal(pod(k, 'msg')?.status?.containerStatuses?.[0]?.state?.terminated?.message, 'all done\n');
+    assert.equal(pod(k, 'fallback')?.status?.containerStatuses?.[0]?.state?.terminated?.message, 'first\nit broke\n');
+  });
 });

@@ -11,9 +11,9 @@
 //   (upstream leaves that to the 1-minute container GC; nodelet cleans up as soon as a pod is
 //   gone, which is what its housekeeping is for).
 
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1LifecycleHandler, V1Pod } from '@kubernetes/client-node';
 import { hashContainer } from '../../api/hash.js';
 import type { Clock } from '../../util/clock.js';
 import { Backoff } from '../../util/backoff.js';
@@ -42,7 +42,9 @@ import {
   verifyRunAsNonRoot,
   type NodeContext,
 } from './config.js';
-import { containerInfoFromLabels, nodeNameLabel, podNameLabel, podNamespaceLabel, podUidLabel } from './labels.js';
+import { runHandler } from '../lifecycle/index.js';
+import { joinCriLog } from '../logs/crilog.js';
+import { containerInfoFromLabels, containerPreStopHandlerAnnotation, nodeNameLabel, podNameLabel, podNamespaceLabel, podUidLabel } from './labels.js';
 
 /** Waiting reasons the kubelet reports for a container it could not start. */
 export type StartFailureReason =
@@ -54,7 +56,8 @@ export type StartFailureReason =
   | 'CreateContainerConfigError'
   | 'CreateContainerError'
   | 'RunContainerError'
-  | 'PreStartHookError';
+  | 'PreStartHookError'
+  | 'PostStartHookError';
 
 export interface SyncFailure {
   action: 'CreatePodSandbox' | 'KillPodSandbox' | 'StartContainer' | 'InitContainer' | 'KillContainer';
@@ -103,6 +106,10 @@ export interface KubeRuntimeManagerOptions {
 }
 
 const minimumGracePeriodSeconds = 2;
+/** The kubelet's termination message limits (kubecontainer.MaxContainerTerminationMessage*). */
+const maxTerminationMessageLength = 4 * 1024;
+const maxTerminationMessageLogLength = 2 * 1024;
+const maxTerminationMessageLogLines = 80;
 
 function toState(s: string): RuntimeContainerState {
   switch (s) {
@@ -135,6 +142,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
   private readonly rootDir: string;
   private readonly podLogsRoot: string;
   readonly runtimeName: string;
+  private readonly terminationMessages = new Map<string, string>();
 
   constructor(opts: KubeRuntimeManagerOptions) {
     this.runtime = opts.runtime;
@@ -223,6 +231,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
       }
       const info = containerInfoFromLabels(st.labels, st.annotations);
       owner ||= st.labels[nodeNameLabel] ?? '';
+      if (st.state === 'CONTAINER_EXITED') st.message = this.terminationMessage(st, info) || st.message;
       statuses.push({
         id: st.id,
         name: info.containerName || st.metadata.name,
@@ -245,6 +254,45 @@ export class KubeRuntimeManager implements PodStatusProvider {
     return { uid, name, namespace, ips, sandboxStatuses, containerStatuses: statuses, timestamp: now, owner };
   }
 
+  /**
+   * The terminated container's message (getTerminationMessage): the file at terminationMessagePath
+   * (at most 4 KiB), or with FallbackToLogsOnError and a failure, the end of its log (80 lines,
+   * 2 KiB). Read once per container: an exited container does not change.
+   */
+  private terminationMessage(st: ContainerStatus, info: { terminationMessagePath: string; terminationMessagePolicy: string }): string {
+    const cached = this.terminationMessages.get(st.id);
+    if (cached !== undefined) return cached;
+    let msg = '';
+    const mount = st.mounts.find((m) => m.containerPath === info.terminationMessagePath);
+    if (mount) {
+      try {
+        const fd = openSync(mount.hostPath, 'r');
+        try {
+          const buf = Buffer.alloc(maxTerminationMessageLength);
+          const n = readSync(fd, buf, 0, buf.length, 0);
+          msg = buf.subarray(0, n).toString('utf8');
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        msg = '';
+      }
+    }
+    if (!msg && info.terminationMessagePolicy === 'FallbackToLogsOnError' && st.exitCode !== 0 && st.logPath) {
+      try {
+        const lines = joinCriLog(readFileSync(st.logPath, 'utf8')).slice(-maxTerminationMessageLogLines);
+        msg = lines.map((l) => l.text).join('\n');
+        if (lines.length) msg += '\n';
+        if (Buffer.byteLength(msg) > maxTerminationMessageLogLength) msg = Buffer.from(msg).subarray(-maxTerminationMessageLogLength).toString('utf8');
+      } catch {
+        msg = '';
+      }
+    }
+    this.terminationMessages.set(st.id, msg);
+    if (this.terminationMessages.size > 10_000) this.terminationMessages.delete(this.terminationMessages.keys().next().value!);
+    return msg;
+  }
+
   // ------------------------------------------------------------ syncing a pod
 
   async syncPod(pod: V1Pod, status: RuntimePodStatus, probeVerdict?: ProbeVerdict): Promise<PodSyncResult> {
@@ -263,7 +311,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
       if (actions.createSandbox) await this.purgeInitContainers(pod, status);
     } else {
       for (const [id, k] of actions.containersToKill) {
-        await this.killContainer(pod, id, k.name, k.message, undefined).catch((e: unknown) =>
+        await this.killContainer(pod, id, k.name, k.message, probeGracePeriod(pod, k), status.ips[0] ?? '').catch((e: unknown) =>
           result.failures.push({ action: 'KillContainer', target: k.name, reason: 'KillContainerError', message: errorMessage(e) }),
         );
       }
@@ -400,6 +448,16 @@ export class KubeRuntimeManager implements PodStatusProvider {
       return { reason: 'RunContainerError', message };
     }
     this.recorder.event(ref, 'Normal', 'Started', `Started container ${c.name}`);
+    if (c.lifecycle?.postStart) {
+      try {
+        await runHandler(c.lifecycle.postStart, { runtime: this.runtime, clock: this.clock, containerId: id, container: c, podIP: podIPs[0] ?? '' });
+      } catch (e) {
+        const message = errorMessage(e);
+        this.recorder.event(ref, 'Warning', 'FailedPostStartHook', message);
+        await this.killContainer(pod, id, c.name, 'FailedPostStartHook', undefined, podIPs[0] ?? '').catch(() => undefined);
+        return { reason: 'PostStartHookError', message };
+      }
+    }
     return undefined;
   }
 
@@ -446,14 +504,44 @@ export class KubeRuntimeManager implements PodStatusProvider {
     return Math.max(minimumGracePeriodSeconds, g);
   }
 
-  async killContainer(pod: V1Pod | undefined, containerId: string, name: string, message: string, gracePeriodOverride?: number): Promise<void> {
+  /**
+   * Stops one container: runs its preStop hook within the grace period, then stops it with what is
+   * left of the grace period (never under 2 s), as the kubelet's killContainer.
+   */
+  async killContainer(pod: V1Pod | undefined, containerId: string, name: string, message: string, gracePeriodOverride?: number, podIP = ''): Promise<void> {
     let labelled;
+    let preStop: V1LifecycleHandler | undefined = pod ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === name)?.lifecycle?.preStop : undefined;
     if (!pod) {
+      // an orphan: the spec is gone, its labels and annotations say what the kubelet needs
       const st = await this.runtime.containerStatus(containerId).catch(() => undefined);
-      if (st) labelled = containerInfoFromLabels(st.status.labels, st.status.annotations);
+      if (st) {
+        labelled = containerInfoFromLabels(st.status.labels, st.status.annotations);
+        const raw = st.status.annotations[containerPreStopHandlerAnnotation];
+        if (raw) preStop = JSON.parse(raw) as V1LifecycleHandler;
+      }
     }
-    const grace = this.gracePeriodSeconds(pod, labelled, gracePeriodOverride);
+    let grace = this.gracePeriodSeconds(pod, labelled, gracePeriodOverride);
     if (pod) this.recorder.event(podRef(pod, name), 'Normal', 'Killing', message || `Stopping container ${name}`);
+    if (preStop && grace > 0) {
+      const t0 = this.clock.now();
+      const spec = (pod ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === name) : undefined) ?? { name };
+      const deadline = new AbortController();
+      const timer = this.clock.setTimeout(() => deadline.abort(new Error('preStop hook exceeded the grace period')), grace * 1000);
+      try {
+        await Promise.race([
+          runHandler(preStop, { runtime: this.runtime, clock: this.clock, containerId, container: spec, podIP, signal: deadline.signal, timeoutSeconds: grace }),
+          new Promise((_, reject) => deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason), { once: true })),
+        ]);
+      } catch (e) {
+        const msg = errorMessage(e);
+        if (pod) this.recorder.event(podRef(pod, name), 'Warning', 'FailedPreStopHook', msg);
+        this.logger.warn('preStop hook failed', { containerID: containerId, container: name, err: msg });
+      } finally {
+        timer.stop();
+      }
+      // the grace period left after preStop goes to the stop
+      grace = Math.max(minimumGracePeriodSeconds, grace - Math.floor((this.clock.now() - t0) / 1000));
+    }
     this.logger.info('killing container', { containerID: containerId, container: name, gracePeriod: grace, reason: message });
     try {
       await this.runtime.stopContainer(containerId, grace);
@@ -465,7 +553,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
   /** Stops every running container of the pod (in parallel), then its sandboxes. */
   async killPod(pod: V1Pod | undefined, status: RuntimePodStatus, gracePeriodOverride?: number): Promise<void> {
     const running = status.containerStatuses.filter((c) => c.state === 'running' || c.state === 'created' || c.state === 'unknown');
-    const results = await Promise.allSettled(running.map((c) => this.killContainer(pod, c.id, c.name, `Stopping container ${c.name}`, gracePeriodOverride)));
+    const results = await Promise.allSettled(running.map((c) => this.killContainer(pod, c.id, c.name, `Stopping container ${c.name}`, gracePeriodOverride, status.ips[0] ?? '')));
     for (const sb of status.sandboxStatuses) {
       if (sb.state !== 'ready') continue;
       await this.runtime.stopPodSandbox(sb.id).catch((e: unknown) => {
@@ -488,6 +576,14 @@ export class KubeRuntimeManager implements PodStatusProvider {
     cleanupPodDir(this.rootDir, uid);
     this.reasons.deletePod(uid);
   }
+}
+
+/** A kill for a failed liveness or startup probe uses the probe's terminationGracePeriodSeconds, if set. */
+function probeGracePeriod(pod: V1Pod, k: { name: string; reason: string }): number | undefined {
+  const c = pod.spec?.containers?.find((x) => x.name === k.name);
+  if (k.reason === 'Unhealthy') return c?.livenessProbe?.terminationGracePeriodSeconds;
+  if (k.reason === 'StartupProbeFailed') return c?.startupProbe?.terminationGracePeriodSeconds;
+  return undefined;
 }
 
 function readHostsFile(): string {

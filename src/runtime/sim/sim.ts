@@ -11,7 +11,7 @@
 // injection per method (errors, latency), runtime conditions, per-container resource usage.
 
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, renameSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Clock } from '../../util/clock.js';
 import { normalizeImageRef, parseImageRef, repositoryOf } from '../../util/imageref.js';
@@ -429,6 +429,7 @@ export class SimRuntime implements Runtime {
       },
       effective,
     );
+    this.loadMounts(c);
     c.process = proc;
     void proc.done.then((exit) => this.onExit(c, exit));
     proc.start();
@@ -441,6 +442,45 @@ export class SimRuntime implements Runtime {
     c.finishedAt = ms2ns(this.clock.now());
     c.exitCode = exit.code;
     c.reason = exit.kind === 'oom' ? 'OOMKilled' : exit.code === 0 ? 'Completed' : 'Error';
+    this.flushMounts(c);
+  }
+
+  /**
+   * Mounts, simplified: a simulated container keeps its files in memory; at start it sees the
+   * files of its host mounts (a file mount, or the files directly in a mounted directory), and
+   * when it exits what it wrote under a mount reaches the host (an emptyDir written by an init
+   * container, a termination-message file).
+   */
+  private loadMounts(c: SimContainer): void {
+    for (const m of c.config.mounts ?? []) {
+      try {
+        const st = statSync(m.hostPath);
+        if (st.isFile()) c.files.set(m.containerPath, readFileSync(m.hostPath, 'utf8'));
+        else if (st.isDirectory()) {
+          for (const name of readdirSync(m.hostPath)) {
+            const p = join(m.hostPath, name);
+            if (statSync(p).isFile()) c.files.set(`${m.containerPath.replace(/\/$/, '')}/${name}`, readFileSync(p, 'utf8'));
+          }
+        }
+      } catch {
+        // a missing host path: nothing to see
+      }
+    }
+  }
+
+  private flushMounts(c: SimContainer): void {
+    for (const m of c.config.mounts ?? []) {
+      if (m.readonly) continue;
+      const dir = m.containerPath.replace(/\/$/, '');
+      for (const [path, content] of c.files) {
+        try {
+          if (path === m.containerPath) writeFileSync(m.hostPath, content);
+          else if (path.startsWith(`${dir}/`) && !path.slice(dir.length + 1).includes('/') && statSync(m.hostPath).isDirectory()) writeFileSync(join(m.hostPath, path.slice(dir.length + 1)), content);
+        } catch {
+          // host path gone
+        }
+      }
+    }
   }
 
   /** Appends text to the container's log in CRI format, one record per line; a last line without newline is a P record. */
