@@ -172,6 +172,8 @@ describe('kubelet on the simulated runtime', () => {
     await run(21_000);
     const before = (await sim.listContainers()).map((c) => c.id).sort();
     assert.equal(before.length, 2);
+    const startTime = pod(k1, 'x')?.status?.startTime;
+    const readySince = pod(k1, 'x')?.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
     await k1.stop();
     const creates = sim.calls.get('CreateContainer') ?? 0;
     const sandboxes = sim.calls.get('RunPodSandbox') ?? 0;
@@ -182,6 +184,9 @@ describe('kubelet on the simulated runtime', () => {
     assert.equal(sim.calls.get('RunPodSandbox') ?? 0, sandboxes, 'no sandbox created');
     assert.deepEqual((await sim.listContainers()).map((c) => c.id).sort(), before);
     assert.equal(pod(k2, 'x')?.status?.phase, 'Running');
+    // the status checkpoint carries what the first nodelet said
+    assert.equal(pod(k2, 'x')?.status?.startTime?.getTime(), startTime?.getTime(), 'startTime kept across the restart');
+    assert.equal(pod(k2, 'x')?.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime?.getTime(), readySince?.getTime(), 'Ready since the first start');
   });
 
   it('removes runtime pods that no source has (orphans of a previous run)', async () => {

@@ -27,7 +27,7 @@ import { LocalEventStore } from './events/index.js';
 import { KubeRuntimeManager, podLogsDirectory, type NodeContext } from './kuberuntime/index.js';
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
-import { generatePodStatus, isPodTerminal, StatusManager } from './status/index.js';
+import { FileStatusSink, generatePodStatus, isPodTerminal, loadStatusCheckpoints, StatusManager } from './status/index.js';
 
 export interface KubeletSettings {
   nodeName: string;
@@ -94,6 +94,8 @@ export class Kubelet {
   private readonly podWorkerDuration: Histogram;
   private readonly startedPods = new Set<string>();
   private readonly log: Logger;
+  /** Statuses from before a restart, until the pod's first new status. */
+  private readonly previousStatuses: Map<string, V1PodStatus>;
 
   constructor(
     readonly settings: KubeletSettings,
@@ -103,7 +105,9 @@ export class Kubelet {
     this.log = logger;
     this.rand = deps.rand ?? Math.random;
     this.events = new LocalEventStore(clock, logger.child({ component: 'events' }));
-    this.statusManager = new StatusManager({ clock, logger: logger.child({ component: 'status' }) });
+    // standalone: the last statuses survive a restart in <root-dir>/pods/<uid>/status.json
+    this.previousStatuses = loadStatusCheckpoints(settings.rootDir, logger);
+    this.statusManager = new StatusManager({ clock, logger: logger.child({ component: 'status' }), sink: new FileStatusSink(settings.rootDir, logger.child({ component: 'status' })) });
     this.runtimeManager = new KubeRuntimeManager({
       runtime,
       clock,
@@ -302,7 +306,7 @@ export class Kubelet {
     return generatePodStatus({
       pod,
       runtimeStatus,
-      oldStatus: this.statusManager.getPodStatus(uid(pod)),
+      oldStatus: this.statusManager.getPodStatus(uid(pod)) ?? this.previousStatuses.get(uid(pod)),
       reasons: this.runtimeManager.reasons.get(uid(pod)),
       readiness: () => undefined,
       started: () => undefined,

@@ -26,3 +26,4 @@ export {
   type SetStatusResult,
   type StatusManagerOptions,
 } from './manager.js';
+export { FileStatusSink, loadStatusCheckpoints } from './checkpoint.js';
