@@ -10,6 +10,7 @@ import { completeKubeletConfiguration, loadKubeletConfiguration, type ConfigNoti
 import { Kubelet } from '../kubelet/kubelet.js';
 import { detectNodeContext, nodeName } from '../kubelet/nodeinfo.js';
 import { LocalServer } from '../kubelet/server/index.js';
+import { probeMetricsContentType, renderProbeMetrics } from '../kubelet/prober/index.js';
 import { CriClient } from '../runtime/cri/index.js';
 import { instrumentRuntime, type Runtime } from '../runtime/index.js';
 import { SimRuntime } from '../runtime/sim/index.js';
@@ -122,6 +123,10 @@ export function registerRunCommand(program: Command): void {
         { runtime, clock, logger, registry },
       );
       const server = new LocalServer(kubelet, registry, logger.child({ component: 'server' }));
+      server.addRoute('/metrics/probes', async (_req, res) => {
+        res.writeHead(200, { 'Content-Type': probeMetricsContentType });
+        res.end(await renderProbeMetrics(registry));
+      });
       const port = await server.listen(cfg.healthzPort, cfg.healthzBindAddress);
       kubelet.start();
       logger.info('local API listening', { address: `http://${cfg.healthzBindAddress}:${port}`, endpoints: '/healthz /pods /metrics /events' });

@@ -339,4 +339,44 @@ ${ids.map((i) => `  - apiVersion: v1
     assert.equal(pod(k, 'msg')?.status?.containerStatuses?.[0]?.state?.terminated?.message, 'all done\n');
     assert.equal(pod(k, 'fallback')?.status?.containerStatuses?.[0]?.state?.terminated?.message, 'first\nit broke\n');
   });
+
+  it('follows a readiness probe: Ready turns True when it passes and False when it fails', async () => {
+    const k = await start();
+    write(
+      'ready.yaml',
+      manifest('ready', 'sleep 5; touch /tmp/ready; sleep 30; rm /tmp/ready; exec sleep 600').replace(
+        '      command:',
+        '      readinessProbe: { exec: { command: ["cat", "/tmp/ready"] }, periodSeconds: 1 }\n      command:',
+      ),
+    );
+    const ready = (): string | undefined => pod(k, 'ready')?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    await run(3_000);
+    // the file source may only pick the manifest up at its 20 s rescan: wait until the pod runs
+    for (let i = 0; i < 30 && pod(k, 'ready')?.status?.phase !== 'Running'; i++) await run(1_000);
+    assert.equal(ready(), 'False', 'not ready before the probe passes');
+    await run(8_000);
+    assert.equal(ready(), 'True', 'ready once the file exists');
+    assert.equal(pod(k, 'ready')?.status?.containerStatuses?.[0]?.ready, true);
+    await run(32_000);
+    assert.equal(ready(), 'False', 'not ready after the file is gone (failureThreshold 3)');
+    assert.equal(pod(k, 'ready')?.status?.containerStatuses?.[0]?.restartCount, 0, 'readiness never restarts');
+  });
+
+  it('restarts a container whose liveness probe fails, with the kubelet reason and message', async () => {
+    const k = await start();
+    write(
+      'live.yaml',
+      manifest('live', 'touch /tmp/alive; sleep 10; rm /tmp/alive; exec sleep 600').replace(
+        '      command:',
+        '      livenessProbe: { exec: { command: ["cat", "/tmp/alive"] }, periodSeconds: 1, failureThreshold: 3 }\n      command:',
+      ),
+    );
+    for (let i = 0; i < 60 && !(pod(k, 'live')?.status?.containerStatuses?.[0]?.restartCount ?? 0); i++) await run(1_000);
+    const cs = pod(k, 'live')?.status?.containerStatuses?.[0];
+    assert.equal(cs?.restartCount, 1);
+    assert.ok(cs?.lastState?.terminated, 'the killed instance is the last state');
+    const events = k.listEvents({ name: 'live-sim-node' });
+    assert.ok(events.some((e) => e.reason === 'Unhealthy' && /Liveness probe failed/.test(e.message)), events.map((e) => `${e.reason}: ${e.message}`).join('\n'));
+    assert.ok(events.some((e) => e.reason === 'Killing' && e.message === 'Container main failed liveness probe, will be restarted'));
+  });
 });

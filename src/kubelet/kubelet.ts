@@ -12,7 +12,7 @@
 // and a 2 s housekeeping pass that stops and removes pods no source has any more (and runtime
 // pods nobody asked for, e.g. left behind by a previous nodelet).
 
-import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { Histogram, type Registry } from 'prom-client';
 import { podFullName } from '../api/podutil.js';
 import type { Clock, Timer } from '../util/clock.js';
@@ -27,6 +27,7 @@ import { LocalEventStore } from './events/index.js';
 import { KubeRuntimeManager, podLogsDirectory, type NodeContext } from './kuberuntime/index.js';
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
+import { ProbeManager } from './prober/index.js';
 import { FileStatusSink, generatePodStatus, isPodTerminal, loadStatusCheckpoints, StatusManager } from './status/index.js';
 
 export interface KubeletSettings {
@@ -78,6 +79,7 @@ export class Kubelet {
   readonly podCache: PodStatusCache;
   readonly pleg: GenericPLEG;
   readonly podConfig: PodConfig;
+  readonly probeManager: ProbeManager;
   private readonly podWorkers: PodWorkers;
   private readonly workQueue: TimedWorkQueue<string>;
   /** Desired pods by UID (the kubelet's pod manager). */
@@ -139,6 +141,21 @@ export class Kubelet {
         registers: [registry],
       }),
     );
+    this.probeManager = new ProbeManager({
+      runtime,
+      clock,
+      logger: logger.child({ component: 'prober' }),
+      registry,
+      recorder: this.events,
+      ...(deps.rand ? { rand: deps.rand } : {}),
+      getContainer: (podUid, name) => {
+        const c = this.podCache.get(podUid).containerStatuses.find((x) => x.name === name);
+        return c ? { id: c.id, running: c.state === 'running', startedAt: c.startedAt } : undefined;
+      },
+      getPodIP: (podUid) => this.podCache.get(podUid).ips[0],
+      previousReadiness: (podUid, name, id) => this.previousContainerStatus(podUid, name, id)?.ready,
+      previousStarted: (podUid, name, id) => this.previousContainerStatus(podUid, name, id)?.started,
+    });
     this.podWorkers = new PodWorkers({
       clock,
       logger: logger.child({ component: 'podworkers' }),
@@ -160,6 +177,12 @@ export class Kubelet {
     const { clock, logger } = this.deps;
     this.podConfig.onUpdate((u) => this.handlePodUpdate(u));
     this.pleg.watch((e) => this.handlePlegEvent(e));
+    // a probe result that changes readiness, or a liveness failure, syncs the pod
+    this.probeManager.onUpdate((podUid) => {
+      const pod = this.pods.get(podUid);
+      if (pod) this.podWorkers.updatePod({ type: 'sync', pod });
+    });
+    this.probeManager.start();
     if (this.settings.staticPodPath) {
       this.expectedSources.push('file');
       const src = new FileSource({
@@ -201,6 +224,7 @@ export class Kubelet {
     for (const t of this.timers) t.stop();
     this.timers = [];
     for (const s of this.sources) s.stop();
+    this.probeManager.stop();
     await this.pleg.stop();
   }
 
@@ -270,6 +294,7 @@ export class Kubelet {
     if (this.pleg.lastRelistTime() === undefined) return; // nothing known of the runtime yet
     this.housekeepingRunning = true;
     try {
+      this.probeManager.cleanupPods(new Set(this.pods.keys()));
       for (const status of this.podCache.getAll()) {
         if (this.pods.has(status.uid) || status.containerStatuses.length + status.sandboxStatuses.length === 0) continue;
         // only pods this node created: other nodelets (or a kubelet) may share the runtime
@@ -308,8 +333,8 @@ export class Kubelet {
       runtimeStatus,
       oldStatus: this.statusManager.getPodStatus(uid(pod)) ?? this.previousStatuses.get(uid(pod)),
       reasons: this.runtimeManager.reasons.get(uid(pod)),
-      readiness: () => undefined,
-      started: () => undefined,
+      readiness: (id) => this.probeManager.readiness(id),
+      started: (id) => this.probeManager.started(id),
       hostIP: this.settings.node.hostIP,
       nowMs: this.deps.clock.now(),
       runtimeName: this.settings.runtimeName,
@@ -330,11 +355,12 @@ export class Kubelet {
     const id = uid(pod);
     const runtimeStatus = await this.podCache.getNewerThan(id, this.lastSyncTime.get(id) ?? 0, signal);
     if (signal.aborted) return {};
+    this.probeManager.addPod(pod);
     const status = this.generateStatus(pod, runtimeStatus);
     this.setStatus(pod, status);
     if (isPodTerminal(this.statusManager.getPodStatus(id))) return { terminal: true };
 
-    const result = await this.runtimeManager.syncPod(pod, runtimeStatus);
+    const result = await this.runtimeManager.syncPod(pod, runtimeStatus, this.probeManager.probeVerdict);
     this.lastSyncTime.set(id, this.deps.clock.now());
     // show start failures (CrashLoopBackOff, ErrImagePull, ...) now rather than at the next sync
     if (result.failures.length) this.setStatus(pod, this.generateStatus(pod, runtimeStatus));
@@ -346,8 +372,10 @@ export class Kubelet {
   private async syncTerminatingPod(pod: V1Pod | undefined, running: RuntimePodStatus | undefined, grace: number | undefined, id: string): Promise<void> {
     const name = pod?.metadata?.name ?? running?.name ?? '';
     const ns = pod?.metadata?.namespace ?? running?.namespace ?? '';
+    if (pod) this.probeManager.stopLivenessAndStartup(pod);
     const status = await this.runtimeManager.getPodStatus(id, name, ns);
     await this.runtimeManager.killPod(pod, status, grace);
+    if (pod) this.probeManager.removePod(pod);
     if (pod) {
       const after = await this.runtimeManager.getPodStatus(id, name, ns);
       this.setStatus(pod, this.generateStatus(pod, after));
@@ -370,6 +398,13 @@ export class Kubelet {
       if (pod.metadata?.namespace === namespace && pod.metadata?.name === name) return { pod, status: this.statusManager.getPodStatus(uid(pod)) };
     }
     return undefined;
+  }
+
+  /** A container's status as last reported (before a restart: from the checkpoint), if it is the same container. */
+  private previousContainerStatus(podUid: string, name: string, containerId: string): V1ContainerStatus | undefined {
+    const st = this.statusManager.getPodStatus(podUid) ?? this.previousStatuses.get(podUid);
+    const cs = [...(st?.containerStatuses ?? []), ...(st?.initContainerStatuses ?? [])].find((c) => c.name === name);
+    return cs?.containerID?.endsWith(`://${containerId}`) ? cs : undefined;
   }
 
   podLogsDirectory(pod: V1Pod): string {
