@@ -353,7 +353,16 @@ export class Kubelet {
 
   private async syncPod(pod: V1Pod, _type: UpdateType, signal: AbortSignal): Promise<SyncResult> {
     const id = uid(pod);
-    const runtimeStatus = await this.podCache.getNewerThan(id, this.lastSyncTime.get(id) ?? 0, signal);
+    // A failed liveness/startup probe acts on the cached status at once (the container to kill is
+    // in it); otherwise wait for a status newer than the last sync, so nothing acts on stale state.
+    let cached: RuntimePodStatus | undefined;
+    try {
+      cached = this.podCache.get(id);
+    } catch {
+      cached = undefined; // the last read failed: wait for a good one
+    }
+    const probeKill = !!cached?.containerStatuses.some((c) => c.state === 'running' && this.probeManager.probeVerdict(c.id));
+    const runtimeStatus = probeKill && cached ? cached : await this.podCache.getNewerThan(id, this.lastSyncTime.get(id) ?? 0, signal);
     if (signal.aborted) return {};
     this.probeManager.addPod(pod);
     const status = this.generateStatus(pod, runtimeStatus);
