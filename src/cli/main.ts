@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerCriCommands } from './cri.js';
 import { registerGetCommands } from './get.js';
 import { registerDescribeCommands } from './describe.js';
+import { registerLogsCommand } from './logs.js';
 import { registerRunCommand } from './run.js';
 import { NodeletError } from '../util/errors.js';
 import { version } from '../version.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerCriCommands(program);
   registerGetCommands(program);
   registerDescribeCommands(program);
+  registerLogsCommand(program);
   return program;
 }
 

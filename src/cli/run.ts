@@ -10,6 +10,7 @@ import { completeKubeletConfiguration, loadKubeletConfiguration, type ConfigNoti
 import { Kubelet } from '../kubelet/kubelet.js';
 import { detectNodeContext, nodeName } from '../kubelet/nodeinfo.js';
 import { LocalServer } from '../kubelet/server/index.js';
+import { containerLogsHandler, containerLogsPrefix } from '../kubelet/server/logs.js';
 import { probeMetricsContentType, renderProbeMetrics } from '../kubelet/prober/index.js';
 import { CriClient } from '../runtime/cri/index.js';
 import { instrumentRuntime, type Runtime } from '../runtime/index.js';
@@ -119,17 +120,20 @@ export function registerRunCommand(program: Command): void {
           httpCheckFrequencyMs: parseDuration(cfg.httpCheckFrequency),
           node: detectNodeContext({ nodeName: name, hostIP: flags.nodeIp, resolvConf: cfg.resolvConf, clusterDNS: cfg.clusterDNS, clusterDomain: cfg.clusterDomain, rootDir: flags.rootDir }),
           runtimeName,
+          containerLogMaxSize: cfg.containerLogMaxSize,
+          containerLogMaxFiles: cfg.containerLogMaxFiles,
         },
         { runtime, clock, logger, registry },
       );
       const server = new LocalServer(kubelet, registry, logger.child({ component: 'server' }));
+      server.addRoute(containerLogsPrefix, containerLogsHandler(kubelet, runtime, clock, logger.child({ component: 'server' })));
       server.addRoute('/metrics/probes', async (_req, res) => {
         res.writeHead(200, { 'Content-Type': probeMetricsContentType });
         res.end(await renderProbeMetrics(registry));
       });
       const port = await server.listen(cfg.healthzPort, cfg.healthzBindAddress);
       kubelet.start();
-      logger.info('local API listening', { address: `http://${cfg.healthzBindAddress}:${port}`, endpoints: '/healthz /pods /metrics /events' });
+      logger.info('local API listening', { address: `http://${cfg.healthzBindAddress}:${port}`, endpoints: '/healthz /pods /metrics /metrics/probes /events /containerLogs' });
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           logger.info('shutting down; pods keep running and are adopted at the next start', { signal: sig });

@@ -39,6 +39,10 @@ export interface KubeletConfiguration {
   address: string;
   port: number;
   readOnlyPort: number;
+  /** Rotate a container's log once it reaches this size (a quantity). */
+  containerLogMaxSize: string;
+  /** Keep at most this many log files per container (current + rotated). */
+  containerLogMaxFiles: number;
 }
 
 export const defaultRuntimeEndpoint = 'unix:///run/containerd/containerd.sock';
@@ -65,6 +69,8 @@ export function defaultKubeletConfiguration(): KubeletConfiguration {
     address: '0.0.0.0',
     port: 10250,
     readOnlyPort: 0,
+    containerLogMaxSize: '10Mi',
+    containerLogMaxFiles: 5,
   };
 }
 
@@ -88,6 +94,8 @@ const fieldKinds: Record<Exclude<keyof KubeletConfiguration, 'apiVersion' | 'kin
   address: 'string',
   port: 'port',
   readOnlyPort: 'port',
+  containerLogMaxSize: 'string',
+  containerLogMaxFiles: 'int',
 };
 
 /** Upstream v1beta1 fields nodelet accepts but does not act on yet. */
@@ -103,7 +111,7 @@ export const notYetImplementedFields = new Set([
   'maxParallelImagePulls', 'evictionHard', 'evictionSoft', 'evictionSoftGracePeriod', 'evictionPressureTransitionPeriod',
   'evictionMaxPodGracePeriod', 'evictionMinimumReclaim', 'podsPerCore', 'enableControllerAttachDetach', 'protectKernelDefaults',
   'makeIPTablesUtilChains', 'iptablesMasqueradeBit', 'iptablesDropBit', 'featureGates', 'failSwapOn', 'memorySwap',
-  'containerLogMaxSize', 'containerLogMaxFiles', 'containerLogMaxWorkers', 'containerLogMonitorInterval', 'configMapAndSecretChangeDetectionStrategy',
+  'containerLogMaxWorkers', 'containerLogMonitorInterval', 'configMapAndSecretChangeDetectionStrategy',
   'systemReserved', 'kubeReserved', 'reservedSystemCPUs', 'showHiddenMetricsForVersion', 'systemReservedCgroup', 'kubeReservedCgroup',
   'enforceNodeAllocatable', 'allowedUnsafeSysctls', 'volumePluginDir', 'providerID', 'kernelMemcgNotification', 'logging',
   'enableSystemLogHandler', 'enableSystemLogQuery', 'shutdownGracePeriod', 'shutdownGracePeriodCriticalPods', 'shutdownGracePeriodByPodPriority',

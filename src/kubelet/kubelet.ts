@@ -28,6 +28,7 @@ import { KubeRuntimeManager, podLogsDirectory, type NodeContext } from './kuberu
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
 import { ProbeManager } from './prober/index.js';
+import { ContainerLogManager } from './logs/index.js';
 import { FileStatusSink, generatePodStatus, isPodTerminal, loadStatusCheckpoints, StatusManager } from './status/index.js';
 
 export interface KubeletSettings {
@@ -41,6 +42,9 @@ export interface KubeletSettings {
   httpCheckFrequencyMs: number;
   node: NodeContext;
   runtimeName: string;
+  /** containerLogMaxSize (bytes or a quantity such as "10Mi") and containerLogMaxFiles. */
+  containerLogMaxSize?: string | number;
+  containerLogMaxFiles?: number;
 }
 
 export interface KubeletDeps {
@@ -80,6 +84,7 @@ export class Kubelet {
   readonly pleg: GenericPLEG;
   readonly podConfig: PodConfig;
   readonly probeManager: ProbeManager;
+  readonly logManager: ContainerLogManager;
   private readonly podWorkers: PodWorkers;
   private readonly workQueue: TimedWorkQueue<string>;
   /** Desired pods by UID (the kubelet's pod manager). */
@@ -141,6 +146,13 @@ export class Kubelet {
         registers: [registry],
       }),
     );
+    this.logManager = new ContainerLogManager({
+      clock,
+      runtime,
+      logger: logger.child({ component: 'logs' }),
+      maxSize: settings.containerLogMaxSize,
+      maxFiles: settings.containerLogMaxFiles,
+    });
     this.probeManager = new ProbeManager({
       runtime,
       clock,
@@ -183,6 +195,7 @@ export class Kubelet {
       if (pod) this.podWorkers.updatePod({ type: 'sync', pod });
     });
     this.probeManager.start();
+    this.logManager.start();
     if (this.settings.staticPodPath) {
       this.expectedSources.push('file');
       const src = new FileSource({
@@ -225,6 +238,7 @@ export class Kubelet {
     this.timers = [];
     for (const s of this.sources) s.stop();
     this.probeManager.stop();
+    await this.logManager.stop();
     await this.pleg.stop();
   }
 

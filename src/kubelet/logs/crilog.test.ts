@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { joinCriLog, parseCriLogLine, type CriLogRecord, type LogLine } from './crilog.js';
+import { formatLogTimestamp, joinCriLog, logTimestampParts, parseCriLogLine, parseCriLogRecord, type CriLogRecord, type LogLine } from './crilog.js';
 
 const ts1 = '2026-01-01T00:00:00.000000000Z';
 const ts2 = '2026-01-01T00:00:01.500000000Z';
@@ -203,4 +203,38 @@ describe('joinCriLog', () => {
       assert.deepEqual(joinCriLog(tc.text), tc.want);
     });
   }
+});
+
+describe('parseCriLogRecord (bytes)', () => {
+  it('keeps the content as bytes, the header parsed as parseCriLogLine does', () => {
+    const line = Buffer.concat([Buffer.from(`${ts1} stderr P `), Buffer.from([0xc3, 0x28, 0x20])]);
+    const r = parseCriLogRecord(line);
+    assert.ok(r);
+    assert.deepEqual([r.timestamp, r.stream, r.partial], [ts1, 'stderr', true]);
+    assert.deepEqual(r.content, Buffer.from([0xc3, 0x28, 0x20]));
+    assert.deepEqual(parseCriLogRecord(Buffer.from(`${ts1} stdout F`))?.content, Buffer.alloc(0));
+    for (const bad of ['', 'garbage', `${ts1} stdin F x`, `${ts1} stdout X x`, `2026-02-30T00:00:00Z stdout F x`]) assert.equal(parseCriLogRecord(Buffer.from(bad)), undefined, bad);
+  });
+});
+
+describe('log timestamps', () => {
+  it('formatLogTimestamp: Go RFC3339Nano output (trailing zeros dropped, zero offset as Z)', () => {
+    const cases: [string, string][] = [
+      ['2026-01-01T00:00:00.000000000Z', '2026-01-01T00:00:00Z'],
+      ['2026-01-01T00:00:01.500000000Z', '2026-01-01T00:00:01.5Z'],
+      ['2026-01-01T00:00:01.123456789Z', '2026-01-01T00:00:01.123456789Z'],
+      ['2026-01-01T00:00:01.120Z', '2026-01-01T00:00:01.12Z'],
+      ['2026-01-01T00:00:01Z', '2026-01-01T00:00:01Z'],
+      ['2026-01-01T02:00:01.100+02:00', '2026-01-01T02:00:01.1+02:00'],
+      ['2026-01-01T00:00:01-00:00', '2026-01-01T00:00:01Z'],
+    ];
+    for (const [input, want] of cases) assert.equal(formatLogTimestamp(input), want, input);
+  });
+
+  it('logTimestampParts: ms since the epoch and the nanoseconds below, offsets applied', () => {
+    assert.deepEqual(logTimestampParts('2026-01-01T00:00:01.123456789Z'), [Date.UTC(2026, 0, 1, 0, 0, 1, 123), 456789]);
+    assert.deepEqual(logTimestampParts('2026-01-01T02:00:00+02:00'), [Date.UTC(2026, 0, 1), 0]);
+    assert.deepEqual(logTimestampParts('2025-12-31T23:30:00.5-00:30'), [Date.UTC(2026, 0, 1, 0, 0, 0, 500), 0]);
+    assert.equal(logTimestampParts('yesterday'), undefined);
+  });
 });
