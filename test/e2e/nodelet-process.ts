@@ -35,6 +35,8 @@ export class NodeletProcess {
   readonly logFile: string;
   readonly nodeName: string;
   port = 0;
+  /** Extra flags for `nodelet run` (may be changed before start()). */
+  readonly extraArgs: string[];
   private proc?: ChildProcess;
 
   constructor(private readonly opts: NodeletProcessOptions) {
@@ -44,6 +46,7 @@ export class NodeletProcess {
     this.logsDir = join(this.dir, 'logs');
     this.logFile = join(this.dir, 'nodelet.log');
     this.nodeName = opts.nodeName ?? 'e2e-node';
+    this.extraArgs = [...(opts.extraArgs ?? [])];
     for (const d of [this.manifests, this.rootDir, this.logsDir]) mkdirSync(d, { recursive: true });
   }
 
@@ -61,7 +64,7 @@ export class NodeletProcess {
         '--hostname-override', this.nodeName,
         '--healthz-port', String(this.port),
         '--file-check-frequency', '2s',
-        ...(this.opts.extraArgs ?? []),
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', out, out] },
     );
