@@ -10,7 +10,7 @@
 // once) and the ratio nodelet/raw is printed. At 0, 30 and 60 pods nodelet's RSS, CPU and PLEG
 // relist duration are sampled over a steady window, the relist against the raw List calls.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -77,11 +77,8 @@ interface Sample {
 }
 
 /** RSS, CPU (cores) and PLEG relist mean over a window, with the raw list calls timed alongside. */
-async function steady(n: NodeletProcess, pid: number, seconds: number): Promise<Sample> {
-  const ticks = (): number => {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(f[11]) + Number(f[12]);
-  };
+async function steady(n: NodeletProcess, seconds: number): Promise<Sample> {
+  const ticks = (): number => n.cpuTicks();
   const relist = async (): Promise<[number, number]> => {
     const text = await (await fetch(`http://127.0.0.1:${n.port}/metrics`)).text();
     const sum = Number(/^kubelet_pleg_relist_duration_seconds_sum (\S+)/m.exec(text)?.[1] ?? 0);
@@ -100,7 +97,7 @@ async function steady(n: NodeletProcess, pid: number, seconds: number): Promise<
   }
   const cpu = (ticks() - t0) / 100 / ((performance.now() - w0) / 1000);
   const [s1, c1] = await relist();
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const rss = n.rssMiB();
   return { rssMiB: rss, cpuCores: cpu, relistMeanMs: c1 > c0 ? ((s1 - s0) / (c1 - c0)) * 1000 : NaN, rawListMeanMs: raw.reduce((a, b) => a + b, 0) / raw.length };
 }
 
@@ -133,25 +130,25 @@ const results: Record<string, unknown> = {};
 const resources: string[][] = [];
 const n = new NodeletProcess({ endpoint: env.endpoint, baseDir: env.runtimeDir, nodeName: 'bench' });
 await n.start();
-const pid = Number(/"pid":(\d+)/.exec(n.log())?.[1] ?? 0) || (await findPid(n.port));
+const pid = n.pid;
 try {
   progress(`nodelet pid ${pid}; sampling at 0 pods for ${steadySeconds} s`);
-  const idle = await steady(n, pid, steadySeconds);
+  const idle = await steady(n, steadySeconds);
   resources.push(['0', idle.rssMiB.toFixed(0), idle.cpuCores.toFixed(3), idle.relistMeanMs.toFixed(2), idle.rawListMeanMs.toFixed(2)]);
 
   for (const size of sizes) {
     const keys = Array.from({ length: size }, (_, i) => `p${i}-bench`);
     progress(`N=${size}: writing ${size} manifests`);
-    const cpu0 = cpuTicks(pid);
+    const cpu0 = n.cpuTicks();
     const t0 = performance.now();
     for (let i = 0; i < size; i++) n.writeManifest(`p${i}.yaml`, manifest(i));
     const started = await watchUntil(keys, (running, _p, k) => running.has(k), t0, 300_000);
     const st = [...started.values()];
-    const startCpu = (cpuTicks(pid) - cpu0) / 100;
+    const startCpu = (n.cpuTicks() - cpu0) / 100;
     progress(`N=${size}: all running after ${(Math.max(...st) / 1000).toFixed(2)} s; nodelet used ${startCpu.toFixed(2)} CPU-seconds`);
     if (size === 30 || size === 60) {
       await sleep(3000);
-      const s = await steady(n, pid, steadySeconds);
+      const s = await steady(n, steadySeconds);
       resources.push([String(size), s.rssMiB.toFixed(0), s.cpuCores.toFixed(3), s.relistMeanMs.toFixed(2), s.rawListMeanMs.toFixed(2)]);
       results[`steady${size}`] = s;
     }
@@ -200,24 +197,3 @@ process.stdout.write(formatTable(['N', 'nodelet start', 'raw CRI start (same con
 process.stdout.write('\nnodelet at steady state (RSS, CPU of one core, PLEG relist mean vs the raw ListPodSandbox+ListContainers)\n\n');
 process.stdout.write(formatTable(['pods', 'RSS MiB', 'CPU cores', 'relist ms', 'raw lists ms'], resources));
 if (args.json) writeFileSync(args.json, JSON.stringify(results, null, 2) + '\n');
-
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-async function findPid(port: number): Promise<number> {
-  // the local API's port identifies the process: /proc/net/tcp inode -> /proc/<pid>/fd
-  const { readdirSync, readlinkSync } = await import('node:fs');
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const line = readFileSync('/proc/net/tcp', 'utf8').split('\n').find((l) => l.includes(`:${hex} `) && l.includes(' 0A '));
-  const inode = line?.trim().split(/\s+/)[9];
-  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      for (const fd of readdirSync(`/proc/${p}/fd`)) if (readlinkSync(`/proc/${p}/fd/${fd}`) === `socket:[${inode}]`) return Number(p);
-    } catch {
-      /* gone */
-    }
-  }
-  throw new Error('cannot find the nodelet process');
-}

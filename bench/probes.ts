@@ -9,13 +9,13 @@
 //    failed probe (its Unhealthy event) to the stop request ("killing container"), from nodelet's
 //    own log timestamps.
 
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/table.js';
 import { CriClient } from '../src/runtime/cri/index.js';
 import { testRuntimeEnv } from '../test/runtime-env.js';
 import { NodeletProcess } from '../test/e2e/nodelet-process.js';
+import { removePodsInNamespace } from '../test/e2e/helpers.js';
 
 const { values: args } = parseArgs({ options: { pods: { type: 'string', default: '60' }, window: { type: 'string', default: '20' }, kills: { type: 'string', default: '10' } } });
 const podCount = Number(args.pods);
@@ -45,31 +45,11 @@ ${probes ? `      startupProbe: { httpGet: { path: /index.html, port: ${port} },
 ` : ''}`;
 }
 
-function cpuTicks(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-async function nodeletPid(n: NodeletProcess): Promise<number> {
-  const { readdirSync, readlinkSync } = await import('node:fs');
-  const hex = n.port.toString(16).toUpperCase().padStart(4, '0');
-  const line = readFileSync('/proc/net/tcp', 'utf8').split('\n').find((l) => l.includes(`:${hex} `) && l.includes(' 0A '));
-  const inode = line?.trim().split(/\s+/)[9];
-  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      for (const fd of readdirSync(`/proc/${p}/fd`)) if (readlinkSync(`/proc/${p}/fd/${fd}`) === `socket:[${inode}]`) return Number(p);
-    } catch {
-      /* gone */
-    }
-  }
-  throw new Error('nodelet process not found');
-}
-
-async function cpuOver(pid: number, seconds: number): Promise<number> {
-  const t0 = cpuTicks(pid);
+async function cpuOver(n: NodeletProcess, seconds: number): Promise<number> {
+  const t0 = n.cpuTicks();
   const w0 = performance.now();
   await sleep(seconds * 1000);
-  return (cpuTicks(pid) - t0) / 100 / ((performance.now() - w0) / 1000);
+  return (n.cpuTicks() - t0) / 100 / ((performance.now() - w0) / 1000);
 }
 
 async function allReady(n: NodeletProcess, count: number, probes: boolean): Promise<void> {
@@ -86,7 +66,6 @@ async function allReady(n: NodeletProcess, count: number, probes: boolean): Prom
 const rt = await CriClient.connect({ endpoint: env.endpoint });
 const n = new NodeletProcess({ endpoint: env.endpoint, baseDir: env.runtimeDir, nodeName: 'bench-probes', extraArgs: ['--node-ip', '127.0.0.1'] });
 await n.start();
-const pid = await nodeletPid(n);
 const rows: string[][] = [];
 try {
   for (const probes of [false, true]) {
@@ -94,7 +73,7 @@ try {
     for (let i = 0; i < podCount; i++) n.writeManifest(`web${i}.yaml`, manifest(i, probes));
     await allReady(n, podCount, probes);
     await sleep(3000);
-    const cpu = await cpuOver(pid, windowSeconds);
+    const cpu = await cpuOver(n, windowSeconds);
     rows.push([probes ? `${podCount} pods x 3 probes @1s` : `${podCount} pods, no probes`, cpu.toFixed(3)]);
     progress(`  nodelet CPU ${cpu.toFixed(3)} cores`);
     for (let i = 0; i < podCount; i++) n.removeManifest(`web${i}.yaml`);
@@ -139,10 +118,7 @@ spec:
   rows.push([`liveness failure -> stop request (${delays.length} kills)`, `p50 ${q(0.5)} ms, max ${delays.at(-1)} ms`]);
 } finally {
   await n.stop();
-  for (const s of await rt.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.namespace': ns } })) {
-    await rt.stopPodSandbox(s.id).catch(() => undefined);
-    await rt.removePodSandbox(s.id).catch(() => undefined);
-  }
+  await removePodsInNamespace(rt, ns);
   rt.close();
   n.cleanup();
 }

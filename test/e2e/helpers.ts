@@ -1,6 +1,7 @@
 // Helpers for tests against the real runtime: spawning the nodelet CLI, waiting in real time.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { Runtime } from '../../src/runtime/index.js';
 import { projectRoot } from '../runtime-env.js';
 
 export interface CliResult {
@@ -29,6 +30,14 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/** Stops and removes every sandbox (with its containers) of a namespace: test clean-up. */
+export async function removePodsInNamespace(rt: Runtime, namespace: string): Promise<void> {
+  for (const s of await rt.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.namespace': namespace } })) {
+    await rt.stopPodSandbox(s.id).catch(() => undefined);
+    await rt.removePodSandbox(s.id).catch(() => undefined);
+  }
 }
 
 /** Polls fn in real time until it returns a value other than undefined/false. */

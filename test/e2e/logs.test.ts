@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { CriClient } from '../../src/runtime/cri/index.js';
 import { testRuntimeEnv } from '../runtime-env.js';
-import { eventually, runCli } from './helpers.js';
+import { eventually, removePodsInNamespace, runCli } from './helpers.js';
 import { NodeletProcess } from './nodelet-process.js';
 
 const env = testRuntimeEnv();
@@ -45,10 +45,7 @@ if (!env.available) {
 
     after(async () => {
       await n.stop();
-      for (const s of await rt.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.namespace': ns } })) {
-        await rt.stopPodSandbox(s.id).catch(() => undefined);
-        await rt.removePodSandbox(s.id).catch(() => undefined);
-      }
+      await removePodsInNamespace(rt, ns);
       rt.close();
       n.cleanup();
     });

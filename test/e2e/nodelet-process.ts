@@ -82,6 +82,22 @@ export class NodeletProcess {
     this.proc = undefined;
   }
 
+  /** PID of the nodelet process (the node process running bin/nodelet.js). */
+  get pid(): number {
+    if (!this.proc?.pid) throw new Error('nodelet is not running');
+    return this.proc.pid;
+  }
+
+  /** CPU time used so far (user + system), in clock ticks (1/100 s). */
+  cpuTicks(): number {
+    const f = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]);
+  }
+
+  rssMiB(): number {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  }
+
   get running(): boolean {
     return !!this.proc && this.proc.exitCode === null;
   }

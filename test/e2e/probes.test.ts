@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, test } from 'node:test';
 import { CriClient } from '../../src/runtime/cri/index.js';
 import { testRuntimeEnv } from '../runtime-env.js';
-import { eventually } from './helpers.js';
+import { eventually, removePodsInNamespace } from './helpers.js';
 import { NodeletProcess } from './nodelet-process.js';
 
 const env = testRuntimeEnv();
@@ -37,10 +37,7 @@ if (!env.available) {
 
     after(async () => {
       await n.stop();
-      for (const s of await rt.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.namespace': ns } })) {
-        await rt.stopPodSandbox(s.id).catch(() => undefined);
-        await rt.removePodSandbox(s.id).catch(() => undefined);
-      }
+      await removePodsInNamespace(rt, ns);
       rt.close();
       n.cleanup();
     });
