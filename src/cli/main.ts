@@ -5,6 +5,7 @@ import { registerCriCommands } from './cri.js';
 import { registerGetCommands } from './get.js';
 import { registerDescribeCommands } from './describe.js';
 import { registerLogsCommand } from './logs.js';
+import { registerExecCommand } from './exec.js';
 import { registerRunCommand } from './run.js';
 import { NodeletError } from '../util/errors.js';
 import { version } from '../version.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerGetCommands(program);
   registerDescribeCommands(program);
   registerLogsCommand(program);
+  registerExecCommand(program);
   return program;
 }
 

@@ -11,6 +11,7 @@ import { Kubelet } from '../kubelet/kubelet.js';
 import { detectNodeContext, nodeName } from '../kubelet/nodeinfo.js';
 import { LocalServer } from '../kubelet/server/index.js';
 import { containerLogsHandler, containerLogsPrefix } from '../kubelet/server/logs.js';
+import { registerStreamingRoutes } from '../kubelet/server/streaming.js';
 import { probeMetricsContentType, renderProbeMetrics } from '../kubelet/prober/index.js';
 import { CriClient } from '../runtime/cri/index.js';
 import { instrumentRuntime, type Runtime } from '../runtime/index.js';
@@ -126,6 +127,7 @@ export function registerRunCommand(program: Command): void {
         { runtime, clock, logger, registry },
       );
       const server = new LocalServer(kubelet, registry, logger.child({ component: 'server' }));
+      registerStreamingRoutes(server, { lookup: kubelet, runtime, logger: logger.child({ component: 'server' }) });
       server.addRoute(containerLogsPrefix, containerLogsHandler(kubelet, runtime, clock, logger.child({ component: 'server' })));
       server.addRoute('/metrics/probes', async (_req, res) => {
         res.writeHead(200, { 'Content-Type': probeMetricsContentType });
@@ -133,7 +135,7 @@ export function registerRunCommand(program: Command): void {
       });
       const port = await server.listen(cfg.healthzPort, cfg.healthzBindAddress);
       kubelet.start();
-      logger.info('local API listening', { address: `http://${cfg.healthzBindAddress}:${port}`, endpoints: '/healthz /pods /metrics /metrics/probes /events /containerLogs' });
+      logger.info('local API listening', { address: `http://${cfg.healthzBindAddress}:${port}`, endpoints: '/healthz /pods /metrics /metrics/probes /events /containerLogs /run /exec /attach /portForward' });
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           logger.info('shutting down; pods keep running and are adopted at the next start', { signal: sig });
