@@ -383,7 +383,10 @@ describe('KubeRuntimeManager on the simulated runtime', () => {
       assert.ok(existsSync(podLogDir(p)));
       assert.ok(existsSync(join(rootDir, 'pods', 'uid-gone')));
 
-      await mgr.killPod(p, await statusOf(p));
+      // sleep is PID 1 and ignores SIGTERM: the stop takes the grace period, on the fake clock
+      const killed = track(mgr.killPod(p, await statusOf(p)));
+      for (let i = 0; i < 100 && !killed.settled; i++) await clock.advance(1000);
+      assert.equal(killed.settled, true, 'killPod finished within the grace period');
       await mgr.removePod('uid-gone', 'gone', 'default');
 
       assert.deepEqual(await sim.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': 'uid-gone' } }), []);
