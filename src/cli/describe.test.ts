@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { describePod, formatRFC1123Z, tabwriterFormat, type EventItem } from './describe.js';
-import { buildProgram } from './main.js';
+import { runInProcess } from './testing.js';
 
 /** RFC 3339 to the second, `s` seconds before `now`. */
 const at = (now: number, s: number): string => new Date(now - s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -328,30 +328,7 @@ describe('nodelet get / describe against the local API', () => {
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  /** Runs `nodelet ARGS` in-process, returning what it wrote and the exit status it set. */
-  async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const origOut = process.stdout.write.bind(process.stdout);
-    const origErr = process.stderr.write.bind(process.stderr);
-    const saved = process.exitCode;
-    process.exitCode = 0;
-    // Only strings are the command's: the test runner reports to its parent over stdout in binary
-    // chunks, which must pass through untouched.
-    const capture = (into: string[], orig: typeof process.stdout.write) =>
-      ((chunk: string | Uint8Array, ...rest: unknown[]) => (typeof chunk === 'string' ? (into.push(chunk), true) : (orig as (...a: unknown[]) => boolean)(chunk, ...rest))) as typeof process.stdout.write;
-    process.stdout.write = capture(out, origOut);
-    process.stderr.write = capture(err, origErr);
-    try {
-      await buildProgram().parseAsync(['node', 'nodelet', ...args]);
-    } finally {
-      process.stdout.write = origOut;
-      process.stderr.write = origErr;
-    }
-    const code = Number(process.exitCode ?? 0);
-    process.exitCode = saved;
-    return { out: out.join(''), err: err.join(''), code };
-  }
+  const run = runInProcess;
 
   it('get pods: the default namespace as a kubectl table', async () => {
     const r = await run('get', 'pods', '--server', url);

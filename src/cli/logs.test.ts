@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { buildProgram } from './main.js';
 import { allContainerNames } from './logs.js';
+import { runInProcess } from './testing.js';
 
 const pods: V1Pod[] = [
   {
@@ -68,29 +68,7 @@ describe('nodelet logs', () => {
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  /** Runs `nodelet ARGS` in-process, returning what it wrote and the exit status it set. */
-  async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const origOut = process.stdout.write.bind(process.stdout);
-    const origErr = process.stderr.write.bind(process.stderr);
-    const saved = process.exitCode;
-    process.exitCode = 0;
-    // only string writes are the command's: the test runner reports over stdout in binary chunks
-    const capture = (into: string[], orig: typeof process.stdout.write) =>
-      ((chunk: string | Uint8Array, ...rest: unknown[]) => (typeof chunk === 'string' ? (into.push(chunk), true) : (orig as (...a: unknown[]) => boolean)(chunk, ...rest))) as typeof process.stdout.write;
-    process.stdout.write = capture(out, origOut);
-    process.stderr.write = capture(err, origErr);
-    try {
-      await buildProgram().parseAsync(['node', 'nodelet', ...args]);
-    } finally {
-      process.stdout.write = origOut;
-      process.stderr.write = origErr;
-    }
-    const code = Number(process.exitCode ?? 0);
-    process.exitCode = saved;
-    return { out: out.join(''), err: err.join(''), code };
-  }
+  const run = runInProcess;
 
   const lastLogRequest = (): URL => new URL(requests.filter((r) => r.startsWith('/containerLogs/')).at(-1)!, 'http://x');
 

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock, RealClock, flushMicrotasks, since } from './clock.js';
+import { track } from './testing.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-/** Tracks whether a promise has settled, without awaiting it. */
-function track<T>(p: Promise<T>): { readonly settled: boolean; readonly value?: T; readonly error?: unknown } {
-  const s: { settled: boolean; value?: T; error?: unknown } = { settled: false };
-  p.then(
-    (v) => {
-      s.settled = true;
-      s.value = v;
-    },
-    (e: unknown) => {
-      s.settled = true;
-      s.error = e;
-    },
-  );
-  return s;
-}
 
 describe('FakeClock', () => {
   it('starts at 2026-01-01 by default, or at the given time', () => {

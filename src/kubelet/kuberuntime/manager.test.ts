@@ -16,6 +16,7 @@ import type { RuntimePodStatus } from '../container/index.js';
 import { LocalEventStore } from '../events/index.js';
 import type { NodeContext } from './config.js';
 import { KubeRuntimeManager } from './manager.js';
+import { track } from '../../util/testing.js';
 
 const BUSYBOX = 'localhost/busybox:latest';
 const BROKEN = '127.0.0.1:5000/broken:1.0';
@@ -42,18 +43,6 @@ function makePod(name: string, containers: V1Container[], extra: { uid?: string;
   };
 }
 
-/** Tracks whether a promise has settled, without awaiting it. */
-function track<T>(p: Promise<T>): { settled: boolean; error?: unknown } {
-  const s: { settled: boolean; error?: unknown } = { settled: false };
-  p.then(
-    () => (s.settled = true),
-    (e: unknown) => {
-      s.settled = true;
-      s.error = e;
-    },
-  );
-  return s;
-}
 
 describe('KubeRuntimeManager on the simulated runtime', () => {
   let dir: string;

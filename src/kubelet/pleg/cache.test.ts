@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { flushMicrotasks } from '../../util/clock.js';
 import type { RuntimePodStatus } from '../container/types.js';
 import { PodStatusCache, emptyPodStatus } from './cache.js';
+import { track } from '../../util/testing.js';
 
 const T = Date.UTC(2026, 0, 1);
 
@@ -10,21 +11,6 @@ function status(uid: string, timestamp: number, ips: string[] = []): RuntimePodS
   return { ...emptyPodStatus(uid, timestamp, 'p-' + uid, 'default'), ips };
 }
 
-/** Tracks a promise's outcome without awaiting it. */
-function track<V>(p: Promise<V>): { settled: boolean; value?: V; error?: unknown } {
-  const s: { settled: boolean; value?: V; error?: unknown } = { settled: false };
-  p.then(
-    (v) => {
-      s.settled = true;
-      s.value = v;
-    },
-    (e: unknown) => {
-      s.settled = true;
-      s.error = e;
-    },
-  );
-  return s;
-}
 
 describe('PodStatusCache', () => {
   it('get returns the stored status, or an empty status for an unknown pod', () => {

@@ -11,6 +11,7 @@ import { FakeClock } from '../../util/clock.js';
 import { NotFoundError, RuntimeError } from '../errors.js';
 import type { AuthConfig, ContainerConfig, ContainerStats, PodSandboxConfig } from '../types.js';
 import { criLogTimestamp, SimRuntime, type SimRuntimeOptions } from './sim.js';
+import { track } from '../../util/testing.js';
 
 const BUSYBOX = 'localhost/busybox:latest';
 const T0 = Date.UTC(2026, 0, 1);
@@ -62,21 +63,6 @@ async function runContainer(
   return id;
 }
 
-/** Tracks whether a promise has settled, without awaiting it. */
-function track<T>(p: Promise<T>): { settled: boolean; value?: T; error?: unknown } {
-  const s: { settled: boolean; value?: T; error?: unknown } = { settled: false };
-  p.then(
-    (v) => {
-      s.settled = true;
-      s.value = v;
-    },
-    (e: unknown) => {
-      s.settled = true;
-      s.error = e;
-    },
-  );
-  return s;
-}
 
 const cpu = (s: ContainerStats): number => s.cpu?.usageCoreNanoSeconds?.value ?? -1;
 const ms2ns = (ms: number): number => ms * 1e6;
