@@ -16,11 +16,12 @@
 // Differences: the timeout is one Clock timer over the whole exchange (Go's Client.Timeout), so
 // the fake clock drives it in tests; error texts follow Go's for the common cases only.
 
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { V1Container, V1HTTPGetAction } from '@kubernetes/client-node';
 import type { Clock } from '../../util/clock.js';
+import { rawGet, type RawRequest, type RawResponse } from './rawhttp.js';
 import { joinHostPort, maxProbeOutputBytes, messageOf, probeUserAgent, resolveContainerPort, type HandlerOutcome } from './probe.js';
 
 export interface HTTPProbeRequest {
@@ -101,8 +102,8 @@ export function dialErrorMessage(err: unknown, addr: string): string {
 export function httpProbe(clock: Clock, req: HTTPProbeRequest, timeoutMs: number): Promise<HandlerOutcome> {
   return new Promise<HandlerOutcome>((resolve) => {
     let done = false;
-    let current: ClientRequest | undefined;
-    let currentRes: IncomingMessage | undefined;
+    let current: ClientRequest | RawRequest | undefined;
+    let currentRes: IncomingMessage | RawResponse | undefined;
     let currentURL = req.url;
     let readingBody = false;
     const finish = (o: HandlerOutcome): void => {
@@ -134,16 +135,20 @@ export function httpProbe(clock: Clock, req: HTTPProbeRequest, timeoutMs: number
       const addr = joinHostPort(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
       const hostname = url.hostname.replace(/^\[|\]$/g, '');
       const https = url.protocol === 'https:';
-      const r = (https ? httpsRequest : httpRequest)({
-        method: 'GET',
-        protocol: url.protocol,
-        hostname,
-        port: url.port || (https ? 443 : 80),
-        path: `${url.pathname}${url.search}`,
-        headers,
-        agent: false,
-        ...(https ? { rejectUnauthorized: false, servername: isIP(hostname) ? '' : hostname } : {}),
-      });
+      // plain HTTP takes the lean client (rawhttp.ts); HTTPS goes through node:https
+      const r: ClientRequest | RawRequest = https
+        ? httpsRequest({
+            method: 'GET',
+            protocol: url.protocol,
+            hostname,
+            port: url.port || 443,
+            path: `${url.pathname}${url.search}`,
+            headers,
+            agent: false,
+            rejectUnauthorized: false,
+            servername: isIP(hostname) ? '' : hostname,
+          })
+        : rawGet({ hostname, port: Number(url.port || 80), path: `${url.pathname}${url.search}`, headers });
       current = r;
       r.on('error', (err) => {
         if (done || r !== current) return; // a redirected request's late error
@@ -153,7 +158,7 @@ export function httpProbe(clock: Clock, req: HTTPProbeRequest, timeoutMs: number
         }
         finish({ result: 'Failure', output: `Get ${JSON.stringify(url.href)}: ${dialErrorMessage(err, addr)}` });
       });
-      r.on('response', (res) => {
+      r.on('response', (res: IncomingMessage | RawResponse) => {
         if (done) {
           res.destroy();
           return;
