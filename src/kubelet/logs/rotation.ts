@@ -62,6 +62,8 @@ function errText(e: unknown): string {
 }
 
 export class ContainerLogManager {
+  /** Log path by container ID (stable for a container's lifetime). */
+  private readonly logPaths = new Map<string, string>();
   readonly maxSize: number;
   readonly maxFiles: number;
   readonly monitorPeriodMs: number;
@@ -145,15 +147,22 @@ export class ContainerLogManager {
       if (c.state !== 'CONTAINER_RUNNING') continue;
       await this.processContainer(c.id);
     }
+    // forget the paths of containers that stopped running
+    const live = new Set(containers.map((c) => c.id));
+    for (const id of this.logPaths.keys()) if (!live.has(id)) this.logPaths.delete(id);
   }
 
   private async processContainer(id: string): Promise<void> {
-    let path: string;
-    try {
-      path = (await this.runtime.containerStatus(id)).status.logPath;
-    } catch (e) {
-      this.logger.error('Failed to get container status', { containerID: id, err: e });
-      return;
+    // a container's log path never changes: ask the runtime once per container, not every period
+    let path = this.logPaths.get(id);
+    if (path === undefined) {
+      try {
+        path = (await this.runtime.containerStatus(id)).status.logPath;
+      } catch (e) {
+        this.logger.error('Failed to get container status', { containerID: id, err: e });
+        return;
+      }
+      this.logPaths.set(id, path);
     }
     if (!path) return;
     let size: number;
