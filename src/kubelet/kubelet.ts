@@ -91,7 +91,7 @@ export class Kubelet {
   private readonly pods = new Map<string, V1Pod>();
   /** When each pod's last sync finished: its next sync needs a runtime status newer than that. */
   private readonly lastSyncTime = new Map<string, number>();
-  private readonly sources: { stop(): void }[] = [];
+  private readonly sources: { start(): void; stop(): void }[] = [];
   private readonly expectedSources: string[] = [];
   private timers: Timer[] = [];
   private housekeepingRunning = false;
@@ -222,7 +222,7 @@ export class Kubelet {
       this.sources.push(src);
     }
     this.pleg.start();
-    for (const s of this.sources) (s as unknown as { start(): void }).start();
+    for (const s of this.sources) s.start();
     this.lastSyncLoopTick = clock.now();
     this.timers.push(clock.setInterval(() => this.syncTick(), syncTickMs));
     this.timers.push(clock.setInterval(() => void this.housekeeping(), housekeepingPeriodMs));
