@@ -13,7 +13,7 @@
 
 import type { Command } from 'commander';
 import WebSocket from 'ws';
-import { CommandFailed, defaultNamespace, defaultServer, fetchPods, findPods, notFound, runReporting } from './get.js';
+import { CommandFailed, defaultNamespace, defaultServer, fetchPods, findPods, notFound, podNameArg, runReporting } from './get.js';
 import { chooseContainer } from './logs.js';
 
 export const channelProtocolV4 = 'v4.channel.k8s.io';
@@ -89,14 +89,6 @@ export function execURL(server: string, namespace: string, pod: string, containe
   return new URL(`${path}?${q.toString()}`, base).toString();
 }
 
-/** POD or pod/POD (pods/, po/); other resource types are not served. */
-function podNameArg(arg: string): string {
-  const slash = arg.indexOf('/');
-  if (slash < 0) return arg;
-  const res = arg.slice(0, slash);
-  if (!['pods', 'pod', 'po'].includes(res.toLowerCase())) throw new CommandFailed(`error: the server doesn't have a resource type "${res}" (nodelet serves pods only)`);
-  return arg.slice(slash + 1);
-}
 
 function frame(stream: number, data: Buffer | string): Buffer {
   const payload = typeof data === 'string' ? Buffer.from(data) : data;

@@ -85,6 +85,11 @@ export function parseResourceArgs(resource: string, name: string | undefined): {
   return n === undefined ? {} : { name: n };
 }
 
+/** POD or `pod/POD` (`pods/`, `po/`), as `nodelet logs` and `nodelet exec` take it; other resource types are not served. */
+export function podNameArg(arg: string): string {
+  return arg.includes('/') ? (parseResourceArgs(arg, undefined).name ?? '') : arg;
+}
+
 function sortKeysDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeysDeep);
   if (v && typeof v === 'object') {

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import type { V1Pod } from '@kubernetes/client-node';
 import { isRfc3339 } from '../kubelet/logs/crilog.js';
 import { parseDuration } from '../util/duration.js';
-import { CommandFailed, defaultNamespace, defaultServer, fetchPods, findPods, notFound, runReporting } from './get.js';
+import { CommandFailed, defaultNamespace, defaultServer, fetchPods, findPods, notFound, podNameArg, runReporting } from './get.js';
 
 const headersTimeoutMs = 30_000;
 export const defaultContainerAnnotation = 'kubectl.kubernetes.io/default-container';
@@ -101,14 +101,6 @@ export function logsQuery(o: LogsCommandOptions): URLSearchParams {
   return q;
 }
 
-/** Splits `pod/NAME` (and `pods/NAME`, `po/NAME`); other resource types are not served. */
-function podNameArg(arg: string): string {
-  const slash = arg.indexOf('/');
-  if (slash < 0) return arg;
-  const res = arg.slice(0, slash);
-  if (!['pods', 'pod', 'po'].includes(res.toLowerCase())) throw new CommandFailed(`error: the server doesn't have a resource type "${res}" (nodelet serves pods only)`);
-  return arg.slice(slash + 1);
-}
 
 async function writeOut(s: string): Promise<void> {
   if (!process.stdout.write(s)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));

@@ -171,8 +171,9 @@ export class Kubelet {
     this.podWorkers = new PodWorkers({
       clock,
       logger: logger.child({ component: 'podworkers' }),
-      requeue: (uid, delay) => this.workQueue.enqueue(uid, delay === backOffPeriodMs ? jitter(delay, 0.5, this.rand) : delay),
-      resyncIntervalMs: jitter(settings.syncFrequencyMs, 0.5, this.rand),
+      // resyncs and error retries are jittered (wait.Jitter, factor 0.5); a backoff's end is exact
+      requeue: (uid, delay, reason) => this.workQueue.enqueue(uid, reason === 'retry' ? delay : jitter(delay, 0.5, this.rand)),
+      resyncIntervalMs: settings.syncFrequencyMs,
       backOffPeriodMs,
       syncer: {
         syncPod: (pod, type, signal) => this.syncPod(pod, type, signal),

@@ -19,6 +19,9 @@ import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { RuntimePodStatus } from '../container/index.js';
 
+/** Why a pod goes back on the work queue: periodic resync, a backoff's end, or an error's retry. */
+export type RequeueReason = 'resync' | 'retry' | 'error';
+
 export type UpdateType = 'create' | 'update' | 'sync' | 'kill';
 export type WorkerPhase = 'sync' | 'terminating' | 'terminated';
 
@@ -57,7 +60,7 @@ export interface PodWorkersOptions {
   logger: Logger;
   syncer: PodSyncer;
   /** Asks for the pod to be synced again after delayMs (the kubelet's work queue). */
-  requeue: (uid: string, delayMs: number) => void;
+  requeue: (uid: string, delayMs: number, reason: RequeueReason) => void;
   /** Periodic resync after success (kubelet: 1 m, jittered by the caller). */
   resyncIntervalMs?: number;
   /** Retry after an error (kubelet: 10 s). */
@@ -190,7 +193,7 @@ export class PodWorkers {
             w.pending ??= { type: 'sync' };
           } else {
             const delay = r.retryAt !== undefined ? Math.max(0, r.retryAt - this.opts.clock.now()) : this.opts.resyncIntervalMs;
-            this.opts.requeue(w.uid, delay);
+            this.opts.requeue(w.uid, delay, r.retryAt !== undefined ? 'retry' : 'resync');
           }
         } else if (phase === 'terminating') {
           await this.opts.syncer.syncTerminatingPod(w.pod, w.runningPod, w.gracePeriodSeconds, w.uid, cancel.signal);
@@ -210,7 +213,7 @@ export class PodWorkers {
             phase,
             err: errorMessage(e),
           });
-          this.opts.requeue(w.uid, this.opts.backOffPeriodMs);
+          this.opts.requeue(w.uid, this.opts.backOffPeriodMs, 'error');
         }
       } finally {
         w.cancel = undefined;
