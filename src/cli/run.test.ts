@@ -97,15 +97,35 @@ describe('resolveConfig', () => {
 
   it('an upstream field nodelet does not implement yet: an info notice', () => {
     const notices: ConfigNotice[] = [];
-    resolveConfig(flags({ config: file('featureGates:\n  SomeGate: true\nevictionHard:\n  memory.available: 100Mi\n') }), notices);
+    resolveConfig(flags({ config: file('featureGates:\n  SomeGate: true\nevictionSoft:\n  memory.available: 100Mi\n') }), notices);
     assert.deepEqual(
       notices.map((x) => [x.level, x.field]),
       [
         ['info', 'featureGates'],
-        ['info', 'evictionHard'],
+        ['info', 'evictionSoft'],
       ],
     );
     assert.match(notices[0]!.message, /featureGates.*not implemented/);
+  });
+
+  it('image and eviction settings: upstream defaults, file values, flags over the file', () => {
+    const d = resolveConfig(flags(), []);
+    assert.equal(d.serializeImagePulls, true);
+    assert.deepEqual([d.registryPullQPS, d.registryBurst, d.imageGCHighThresholdPercent, d.imageGCLowThresholdPercent], [5, 10, 85, 80]);
+    assert.deepEqual([d.imageMinimumGCAge, d.imageMaximumGCAge], ['2m0s', '0s']);
+    assert.equal(d.evictionHard['imagefs.available'], '15%');
+    assert.equal(d.evictionHard['nodefs.available'], '10%');
+    const path = file('serializeImagePulls: false\nmaxParallelImagePulls: 3\nimageGCHighThresholdPercent: 90\nevictionHard:\n  nodefs.available: 5%\n');
+    const f = resolveConfig(flags({ config: path }), []);
+    assert.deepEqual([f.serializeImagePulls, f.maxParallelImagePulls, f.imageGCHighThresholdPercent], [false, 3, 90]);
+    assert.deepEqual(f.evictionHard, { 'nodefs.available': '5%' }, 'a set evictionHard replaces the defaults, as upstream');
+    const o = resolveConfig(flags({ config: path, serializeImagePulls: 'true', imageGcHighThreshold: '70', imageGcLowThreshold: '60', evictionHard: 'imagefs.available<20%, nodefs.available<1Gi' }), []);
+    assert.deepEqual([o.serializeImagePulls, o.imageGCHighThresholdPercent, o.imageGCLowThresholdPercent], [true, 70, 60]);
+    assert.deepEqual(o.evictionHard, { 'imagefs.available': '20%', 'nodefs.available': '1Gi' });
+    assert.throws(() => resolveConfig(flags({ imageGcLowThreshold: '90' }), []), /imageGCLowThresholdPercent.*less than imageGCHighThresholdPercent \(85\)/);
+    assert.throws(() => resolveConfig(flags({ evictionHard: 'nodefs.available=10%' }), []), /--eviction-hard: malformed pair "nodefs.available=10%"/);
+    assert.throws(() => resolveConfig(flags({ serializeImagePulls: 'yes' }), []), /--serialize-image-pulls: must be true or false/);
+    assert.throws(() => resolveConfig(flags({ config: file('imageGCHighThresholdPercent: 101\n') }), []), /imageGCHighThresholdPercent.*0\.\.100/);
   });
 
   const wrongTypes: [string, string, string][] = [

@@ -37,6 +37,18 @@ export interface RunFlags {
   syncFrequency?: string;
   fileCheckFrequency?: string;
   runtimeRequestTimeout?: string;
+  serializeImagePulls?: string;
+  maxParallelImagePulls?: string;
+  registryQps?: string;
+  registryBurst?: string;
+  imageGcHighThreshold?: string;
+  imageGcLowThreshold?: string;
+  minimumImageTtlDuration?: string;
+  evictionHard?: string;
+  podInfraContainerImage?: string;
+  minimumContainerTtlDuration?: string;
+  maximumDeadContainersPerContainer?: string;
+  maximumDeadContainers?: string;
   v: string;
   loggingFormat: 'json' | 'text';
 }
@@ -58,7 +70,47 @@ export function resolveConfig(flags: RunFlags, notices: ConfigNotice[]): Kubelet
   if (flags.syncFrequency !== undefined) over['syncFrequency'] = flags.syncFrequency;
   if (flags.fileCheckFrequency !== undefined) over['fileCheckFrequency'] = flags.fileCheckFrequency;
   if (flags.runtimeRequestTimeout !== undefined) over['runtimeRequestTimeout'] = flags.runtimeRequestTimeout;
+  if (flags.serializeImagePulls !== undefined) {
+    if (flags.serializeImagePulls !== 'true' && flags.serializeImagePulls !== 'false') throw new ValidationError('flags', 'serializeImagePulls', `--serialize-image-pulls: must be true or false, got "${flags.serializeImagePulls}"`);
+    over['serializeImagePulls'] = flags.serializeImagePulls === 'true';
+  }
+  const ints: Array<[string | undefined, string, string]> = [
+    [flags.maxParallelImagePulls, 'maxParallelImagePulls', '--max-parallel-image-pulls'],
+    [flags.registryQps, 'registryPullQPS', '--registry-qps'],
+    [flags.registryBurst, 'registryBurst', '--registry-burst'],
+    [flags.imageGcHighThreshold, 'imageGCHighThresholdPercent', '--image-gc-high-threshold'],
+    [flags.imageGcLowThreshold, 'imageGCLowThresholdPercent', '--image-gc-low-threshold'],
+  ];
+  for (const [v, field, flag] of ints) if (v !== undefined) over[field] = intFlag(v, field, flag);
+  if (flags.minimumImageTtlDuration !== undefined) over['imageMinimumGCAge'] = flags.minimumImageTtlDuration;
+  if (flags.evictionHard !== undefined) over['evictionHard'] = parseMapFlag(flags.evictionHard, 'evictionHard', '--eviction-hard', '<');
   return completeKubeletConfiguration(over, 'flags');
+}
+
+/** An int flag parsed strictly, as pflag does ("" or "12x" is an error, not 0); "-1" allowed where said. */
+function intFlag(v: string, field: string, flag: string, allowNegative = false): number {
+  if (!(allowNegative ? /^-?\d+$/ : /^\d+$/).test(v)) throw new ValidationError('flags', field, `${flag}: invalid integer "${v}"`);
+  return Number(v);
+}
+
+/** A map flag as the kubelet's ConfigurationMap / LangleSeparatedMapStringString: "k<v,k2<v2". */
+function parseMapFlag(v: string, field: string, flag: string, sep: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const i = part.indexOf(sep);
+    if (i <= 0) throw new ValidationError('flags', field, `${flag}: malformed pair "${part}", expected key${sep}value`);
+    out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** The container GC policy flags (upstream keeps these as deprecated flags, not config fields). */
+export function containerGCPolicy(flags: Pick<RunFlags, 'minimumContainerTtlDuration' | 'maximumDeadContainersPerContainer' | 'maximumDeadContainers'>): { minAgeMs: number; maxPerPodContainer: number; maxContainers: number } {
+  return {
+    minAgeMs: parseDuration(flags.minimumContainerTtlDuration ?? '0s'),
+    maxPerPodContainer: intFlag(flags.maximumDeadContainersPerContainer ?? '1', 'maximumDeadContainersPerContainer', '--maximum-dead-containers-per-container', true),
+    maxContainers: intFlag(flags.maximumDeadContainers ?? '-1', 'maximumDeadContainers', '--maximum-dead-containers', true),
+  };
 }
 
 export function registerRunCommand(program: Command): void {
@@ -78,6 +130,18 @@ export function registerRunCommand(program: Command): void {
     .option('--sync-frequency <duration>', 'pod resync period (syncFrequency, default 1m0s)')
     .option('--file-check-frequency <duration>', 'manifest directory rescan period (fileCheckFrequency, default 20s)')
     .option('--runtime-request-timeout <duration>', 'CRI call deadline (runtimeRequestTimeout, default 2m0s)')
+    .option('--serialize-image-pulls <bool>', 'pull one image at a time (serializeImagePulls, default true)')
+    .option('--max-parallel-image-pulls <n>', 'cap on parallel pulls when not serialized (maxParallelImagePulls)')
+    .option('--registry-qps <n>', 'image pulls per second, 0 = no limit (registryPullQPS, default 5)')
+    .option('--registry-burst <n>', 'pull burst above --registry-qps (registryBurst, default 10)')
+    .option('--image-gc-high-threshold <percent>', 'image GC runs above this disk usage (imageGCHighThresholdPercent, default 85)')
+    .option('--image-gc-low-threshold <percent>', 'image GC frees down to this disk usage (imageGCLowThresholdPercent, default 80)')
+    .option('--minimum-image-ttl-duration <duration>', 'minimum age of an unused image before GC (imageMinimumGCAge, default 2m0s)')
+    .option('--eviction-hard <list>', 'hard eviction thresholds, e.g. "nodefs.available<10%,imagefs.available<15%" (evictionHard)')
+    .option('--pod-infra-container-image <image>', 'the sandbox image, never garbage collected', 'localhost/pause:3.9')
+    .option('--minimum-container-ttl-duration <duration>', 'minimum age of a dead container before GC', '0s')
+    .option('--maximum-dead-containers-per-container <n>', 'dead containers kept per container (-1: no limit)', '1')
+    .option('--maximum-dead-containers <n>', 'dead containers kept in all (-1: no limit)', '-1')
     .option('--v <level>', 'log verbosity: 0 info, 4+ debug', '0')
     .option('--logging-format <format>', 'json or text', 'json')
     .action(async (flags: RunFlags) => {

@@ -43,9 +43,36 @@ export interface KubeletConfiguration {
   containerLogMaxSize: string;
   /** Keep at most this many log files per container (current + rotated). */
   containerLogMaxFiles: number;
+  /** Pull one image at a time (upstream default true). */
+  serializeImagePulls: boolean;
+  /** Cap on parallel pulls when serializeImagePulls is false (unset/0: no cap). */
+  maxParallelImagePulls?: number;
+  /** Image pulls per second (0: no limit) and the burst above it. */
+  registryPullQPS: number;
+  registryBurst: number;
+  /** An unused image is not garbage collected before it has been known this long. */
+  imageMinimumGCAge: string;
+  /** An image unused for this long is garbage collected whatever the disk usage ("0s": off). */
+  imageMaximumGCAge: string;
+  /** Image GC runs above this disk usage (percent) and frees down to the low threshold. */
+  imageGCHighThresholdPercent: number;
+  imageGCLowThresholdPercent: number;
+  /** Hard eviction thresholds, signal -> quantity or percentage (e.g. nodefs.available: 10%). */
+  evictionHard: Record<string, string>;
+  /** How long a pressure condition stays after its threshold stops being met. */
+  evictionPressureTransitionPeriod: string;
 }
 
 export const defaultRuntimeEndpoint = 'unix:///run/containerd/containerd.sock';
+
+/** The kubelet's Linux evictionHard defaults (pkg/kubelet/eviction/defaults_linux.go). */
+export const defaultEvictionHard: Readonly<Record<string, string>> = {
+  'memory.available': '100Mi',
+  'nodefs.available': '10%',
+  'nodefs.inodesFree': '5%',
+  'imagefs.available': '15%',
+  'imagefs.inodesFree': '5%',
+};
 
 export function defaultKubeletConfiguration(): KubeletConfiguration {
   return {
@@ -71,10 +98,19 @@ export function defaultKubeletConfiguration(): KubeletConfiguration {
     readOnlyPort: 0,
     containerLogMaxSize: '10Mi',
     containerLogMaxFiles: 5,
+    serializeImagePulls: true,
+    registryPullQPS: 5,
+    registryBurst: 10,
+    imageMinimumGCAge: '2m0s',
+    imageMaximumGCAge: '0s',
+    imageGCHighThresholdPercent: 85,
+    imageGCLowThresholdPercent: 80,
+    evictionHard: { ...defaultEvictionHard },
+    evictionPressureTransitionPeriod: '5m0s',
   };
 }
 
-type FieldKind = 'string' | 'duration' | 'port' | 'int' | 'stringList';
+type FieldKind = 'string' | 'duration' | 'port' | 'int' | 'stringList' | 'bool' | 'percent' | 'stringMap';
 const fieldKinds: Record<Exclude<keyof KubeletConfiguration, 'apiVersion' | 'kind'>, FieldKind> = {
   containerRuntimeEndpoint: 'string',
   imageServiceEndpoint: 'string',
@@ -96,20 +132,28 @@ const fieldKinds: Record<Exclude<keyof KubeletConfiguration, 'apiVersion' | 'kin
   readOnlyPort: 'port',
   containerLogMaxSize: 'string',
   containerLogMaxFiles: 'int',
+  serializeImagePulls: 'bool',
+  maxParallelImagePulls: 'int',
+  registryPullQPS: 'int',
+  registryBurst: 'int',
+  imageMinimumGCAge: 'duration',
+  imageMaximumGCAge: 'duration',
+  imageGCHighThresholdPercent: 'percent',
+  imageGCLowThresholdPercent: 'percent',
+  evictionHard: 'stringMap',
+  evictionPressureTransitionPeriod: 'duration',
 };
 
 /** Upstream v1beta1 fields nodelet accepts but does not act on yet. */
 export const notYetImplementedFields = new Set([
   'enableServer', 'staticPodURLHeader', 'tlsCertFile', 'tlsPrivateKeyFile', 'tlsCipherSuites', 'tlsMinVersion', 'rotateCertificates',
-  'serverTLSBootstrap', 'authentication', 'authorization', 'registryPullQPS', 'registryBurst', 'eventRecordQPS', 'eventBurst',
+  'serverTLSBootstrap', 'authentication', 'authorization', 'eventRecordQPS', 'eventBurst',
   'enableDebuggingHandlers', 'enableContentionProfiling', 'oomScoreAdj', 'streamingConnectionIdleTimeout', 'nodeStatusUpdateFrequency',
-  'nodeStatusReportFrequency', 'nodeLeaseDurationSeconds', 'imageMinimumGCAge', 'imageMaximumGCAge', 'imageGCHighThresholdPercent',
-  'imageGCLowThresholdPercent', 'volumeStatsAggPeriod', 'kubeletCgroups', 'systemCgroups', 'cgroupRoot', 'cgroupsPerQOS', 'cgroupDriver',
+  'nodeStatusReportFrequency', 'nodeLeaseDurationSeconds', 
+  'volumeStatsAggPeriod', 'kubeletCgroups', 'systemCgroups', 'cgroupRoot', 'cgroupsPerQOS', 'cgroupDriver',
   'cpuManagerPolicy', 'cpuManagerPolicyOptions', 'cpuManagerReconcilePeriod', 'memoryManagerPolicy', 'topologyManagerPolicy',
   'topologyManagerScope', 'topologyManagerPolicyOptions', 'qosReserved', 'hairpinMode', 'podCIDR', 'podPidsLimit', 'cpuCFSQuota',
-  'cpuCFSQuotaPeriod', 'nodeStatusMaxImages', 'maxOpenFiles', 'contentType', 'kubeAPIQPS', 'kubeAPIBurst', 'serializeImagePulls',
-  'maxParallelImagePulls', 'evictionHard', 'evictionSoft', 'evictionSoftGracePeriod', 'evictionPressureTransitionPeriod',
-  'evictionMaxPodGracePeriod', 'evictionMinimumReclaim', 'podsPerCore', 'enableControllerAttachDetach', 'protectKernelDefaults',
+  'cpuCFSQuotaPeriod', 'nodeStatusMaxImages', 'maxOpenFiles', 'contentType', 'kubeAPIQPS', 'kubeAPIBurst', 'evictionSoft', 'evictionSoftGracePeriod', 'evictionMaxPodGracePeriod', 'evictionMinimumReclaim', 'podsPerCore', 'enableControllerAttachDetach', 'protectKernelDefaults',
   'makeIPTablesUtilChains', 'iptablesMasqueradeBit', 'iptablesDropBit', 'featureGates', 'failSwapOn', 'memorySwap',
   'containerLogMaxWorkers', 'containerLogMonitorInterval', 'configMapAndSecretChangeDetectionStrategy',
   'systemReserved', 'kubeReserved', 'reservedSystemCPUs', 'showHiddenMetricsForVersion', 'systemReservedCgroup', 'kubeReservedCgroup',
@@ -153,6 +197,15 @@ function checkField(source: string, field: string, kind: FieldKind, v: unknown):
     case 'stringList':
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) bad('must be a list of strings');
       break;
+    case 'bool':
+      if (typeof v !== 'boolean') bad('must be true or false');
+      break;
+    case 'percent':
+      if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 100) bad('must be an integer percentage 0..100');
+      break;
+    case 'stringMap':
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) bad('must be a map of strings');
+      break;
   }
 }
 
@@ -181,6 +234,9 @@ export function completeKubeletConfiguration(raw: Record<string, unknown>, sourc
     }
   }
   const out = cfg as unknown as KubeletConfiguration;
+  if (out.imageGCLowThresholdPercent >= out.imageGCHighThresholdPercent) {
+    throw new ValidationError(source, 'imageGCLowThresholdPercent', `must be less than imageGCHighThresholdPercent (${out.imageGCHighThresholdPercent}), got ${out.imageGCLowThresholdPercent}`);
+  }
   if (out.containerRuntimeEndpoint === '') {
     throw new ValidationError(source, 'containerRuntimeEndpoint', 'must be a non-empty endpoint such as unix:///run/containerd/containerd.sock');
   }

@@ -27,16 +27,16 @@ export interface LoggerOptions {
 class PinoLogger implements Logger {
   constructor(private readonly p: pino.Logger) {}
   debug(msg: string, fields?: LogFields): void {
-    this.p.debug(normalize(fields), msg);
+    if (this.p.isLevelEnabled('debug')) this.p.debug(normalize(fields), msg);
   }
   info(msg: string, fields?: LogFields): void {
-    this.p.info(normalize(fields), msg);
+    if (this.p.isLevelEnabled('info')) this.p.info(normalize(fields), msg);
   }
   warn(msg: string, fields?: LogFields): void {
-    this.p.warn(normalize(fields), msg);
+    if (this.p.isLevelEnabled('warn')) this.p.warn(normalize(fields), msg);
   }
   error(msg: string, fields?: LogFields): void {
-    this.p.error(normalize(fields), msg);
+    if (this.p.isLevelEnabled('error')) this.p.error(normalize(fields), msg);
   }
   child(fields: LogFields): Logger {
     return new PinoLogger(this.p.child(normalize(fields)));

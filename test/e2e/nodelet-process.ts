@@ -25,6 +25,8 @@ export interface NodeletProcessOptions {
   nodeName?: string;
   baseDir: string;
   extraArgs?: string[];
+  /** Flags for node itself (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
 }
 
 export class NodeletProcess {
@@ -56,6 +58,7 @@ export class NodeletProcess {
     this.proc = spawn(
       process.execPath,
       [
+        ...(this.opts.nodeArgs ?? []),
         join(projectRoot, 'bin/nodelet.js'), 'run',
         '--container-runtime-endpoint', this.opts.endpoint,
         '--pod-manifest-path', this.manifests,

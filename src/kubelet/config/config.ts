@@ -105,6 +105,8 @@ export class PodConfig {
   private readonly pods = new Map<string, Map<string, V1Pod>>();
   /** source -> its last set, to admit pods once a clashing name frees up. */
   private readonly lastSet = new Map<string, V1Pod[]>();
+  /** source -> the very objects of its last set (a source passes the same objects for unchanged pods). */
+  private readonly lastInput = new Map<string, V1Pod[]>();
   private readonly seen = new Set<string>();
   private readonly subscribers: Array<(u: PodUpdate) => void> = [];
 
@@ -125,6 +127,10 @@ export class PodConfig {
   /** Replaces the whole set of pods of a source (a SET), emitting the updates it implies. */
   set(source: string, pods: V1Pod[]): void {
     const firstSet = !this.seen.has(source);
+    // the same objects as last time (an unchanged manifest directory): nothing to merge
+    const last = this.lastInput.get(source);
+    if (!firstSet && last?.length === pods.length && pods.every((p, i) => p === last[i])) return;
+    this.lastInput.set(source, [...pods]);
     this.seen.add(source);
     const incoming = pods.map((p) => structuredClone(p) as V1Pod);
     this.lastSet.set(source, incoming);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -93,6 +93,20 @@ describe('FileSource', () => {
     const a = last().pods.find((p) => p.metadata!.name === 'a-node1')!;
     assert.equal(a.metadata!.annotations!['kubernetes.io/config.source'], 'file');
     assert.equal(a.spec!.nodeName, 'node1');
+  });
+
+  it('an unchanged file is not decoded again; an edit of the same size with the same mtime is still seen', () => {
+    const file = join(dir, 'web.yaml');
+    writeFileSync(file, podYaml('web', 'busybox:1.36'));
+    start();
+    const first = last().pods[0];
+    rescan();
+    assert.equal(last().pods[0], first, 'the same decoded object: the file was not read again');
+    const { mtime } = statSync(file);
+    writeFileSync(file, podYaml('web', 'busybox:1.37')); // same length
+    utimesSync(file, mtime, mtime); // even with the old mtime, ctime moved
+    rescan();
+    assert.equal(last().pods[0]!.spec!.containers[0]!.image, 'busybox:1.37');
   });
 
   it('picks up an added file, an edit (new UID) and a deletion on the periodic rescan', () => {

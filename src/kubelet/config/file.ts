@@ -17,6 +17,8 @@
 // - one bad file never affects pods from other files;
 // - the same problem is logged once (warn) until it changes, not on every rescan;
 // - files are read synchronously: manifest directories are small and a scan stays atomic;
+// - a file whose inode, size, mtime and ctime are those of its last read is not read and decoded
+//   again: the rescan of an unchanged directory costs a stat per file (the SET is still emitted);
 // - a path that exists but cannot be listed (e.g. EACCES) emits nothing, as upstream, so the
 //   source is not "seen" and housekeeping does not remove pods it cannot know about.
 
@@ -52,6 +54,10 @@ export interface FileSourceOptions {
 }
 
 interface FileState {
+  /** The stat signature of the read this state came from: an unchanged file is not read again. */
+  stamp: string;
+  /** This read's errors (returned again while the file is unchanged). */
+  errors: ValidationError[];
   pods: V1Pod[];
   /** True once a read of this file had no errors: pods are then that read's. */
   good: boolean;
@@ -169,9 +175,10 @@ export class FileSource {
   private readFile(file: string, inDir: boolean): 'skip' | { state: FileState; errors: ValidationError[] } {
     const prev = this.files.get(file);
     let text: string;
+    let stamp: string;
     try {
+      const st = statSync(file); // follows symlinks, as upstream's os.Stat
       if (inDir) {
-        const st = statSync(file); // follows symlinks, as upstream's os.Stat
         if (st.isDirectory()) {
           this.log.debug('Not recursing into a directory in the static pod path', { file });
           return 'skip';
@@ -181,21 +188,24 @@ export class FileSource {
           return 'skip';
         }
       }
+      // the same inode, size, mtime and ctime: the same content, its last decode stands
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      if (prev?.stamp === stamp) return { state: prev, errors: prev.errors };
       text = readFileSync(file, 'utf8');
     } catch (err) {
       if (errCode(err) === 'ENOENT') return 'skip'; // removed since the listing
-      return this.withErrors(file, prev, [], [new ValidationError(file, 'file', `cannot read: ${errorMessage(err)}`)]);
+      return this.withErrors(file, '', prev, [], [new ValidationError(file, 'file', `cannot read: ${errorMessage(err)}`)]);
     }
     const { pods, errors } = decodeStaticPods(text, { source: file, kind: 'file', nodeName: this.nodeName });
-    return this.withErrors(file, prev, pods, errors);
+    return this.withErrors(file, stamp, prev, pods, errors);
   }
 
-  private withErrors(file: string, prev: FileState | undefined, pods: V1Pod[], errors: ValidationError[]): { state: FileState; errors: ValidationError[] } {
+  private withErrors(file: string, stamp: string, prev: FileState | undefined, pods: V1Pod[], errors: ValidationError[]): { state: FileState; errors: ValidationError[] } {
     const sig = errors.map((e) => e.message).join('\n');
     const changed = sig !== (prev?.loggedErrors ?? '');
     if (errors.length === 0) {
       if (changed) this.log.info('Manifest file is valid again', { file });
-      return { state: { pods, good: true, loggedErrors: '' }, errors };
+      return { state: { stamp, errors, pods, good: true, loggedErrors: '' }, errors };
     }
     const keep = prev?.good === true;
     if (changed) {
@@ -208,8 +218,8 @@ export class FileSource {
         });
       }
     }
-    if (keep) return { state: { pods: prev.pods, good: true, loggedErrors: sig }, errors };
-    return { state: { pods, good: false, loggedErrors: sig }, errors };
+    if (keep) return { state: { stamp, errors, pods: prev.pods, good: true, loggedErrors: sig }, errors };
+    return { state: { stamp, errors, pods, good: false, loggedErrors: sig }, errors };
   }
 
   private notePathProblem(kind: string, msg: string, fields: Record<string, unknown>): void {

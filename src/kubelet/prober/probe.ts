@@ -2,7 +2,7 @@
 // handler-level result (Success, Warning, Failure, Unknown), port resolution by number or by
 // named container port, host:port joining and the kubelet's probe User-Agent.
 
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { V1Container } from '@kubernetes/client-node';
 import { kubeletCompatVersion } from '../../version.js';
 
@@ -61,4 +61,14 @@ export function resolveContainerPort(param: number | string | undefined, contain
 /** The message of an error thrown by anything. */
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Closes a probe's connection as the kubelet's probe dialer does (SO_LINGER 0): with a RST, so
+ * that neither end keeps a TIME-WAIT socket for every probe run. A socket that never connected is
+ * simply destroyed.
+ */
+export function closeProbeSocket(socket: Socket): void {
+  if (!socket.destroyed && !socket.connecting && socket.readyState !== 'closed') socket.resetAndDestroy();
+  else socket.destroy();
 }

@@ -219,12 +219,18 @@ describe('httpGet probes over HTTPS', () => {
 });
 
 describe('tcpSocket probes', () => {
-  it('an open port is Success, a closed one a Failure', async () => {
+  it('an open port is Success (closed with a RST, as the kubelet), a closed one a Failure', async () => {
     const clock = new FakeClock();
-    const server = createNetServer((s) => s.end());
+    let reset!: (code: string) => void;
+    const serverSaw = new Promise<string>((r) => (reset = r));
+    const server = createNetServer((s) => {
+      s.on('error', (e: NodeJS.ErrnoException) => reset(e.code ?? ''));
+      s.on('end', () => reset('FIN'));
+    });
     const port = await listen(server);
     try {
       assert.deepEqual(await tcpProbe(clock, '127.0.0.1', port, 1000), { result: 'Success', output: '' });
+      assert.equal(await serverSaw, 'ECONNRESET', 'no TIME-WAIT: the probe resets its connection');
     } finally {
       await close(server);
     }

@@ -13,7 +13,7 @@
 //
 // Differences: an errored probe is reported as result Unknown instead of (Failure, err).
 
-import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
+import type { V1Container, V1HTTPGetAction, V1Pod, V1Probe } from '@kubernetes/client-node';
 import { envVarsToMap, expand } from '../../api/expansion.js';
 import type { Runtime } from '../../runtime/types.js';
 import type { Clock } from '../../util/clock.js';
@@ -21,7 +21,7 @@ import { nopLogger, type Logger } from '../../util/logger.js';
 import type { EventRecorder, ObjectRef } from '../events/index.js';
 import { execProbe } from './exec.js';
 import { grpcProbe } from './grpc.js';
-import { httpProbe, newRequestForHTTPGetAction } from './http.js';
+import { httpProbe, newRequestForHTTPGetAction, type HTTPProbeRequest } from './http.js';
 import { messageOf, resolveContainerPort, type HandlerOutcome } from './probe.js';
 import type { ProbeResult } from './results.js';
 import { tcpProbe } from './tcp.js';
@@ -69,6 +69,8 @@ export function probeSpec(container: V1Container, probeType: ProbeType): V1Probe
 
 export class Prober {
   private readonly log: Logger;
+  /** The request an httpGet probe sends, built once per (probe, container, pod IP). */
+  private readonly httpRequests = new WeakMap<V1HTTPGetAction, { container: V1Container; podIP: string; req: HTTPProbeRequest }>();
 
   constructor(private readonly deps: ProberDeps) {
     this.log = deps.logger ?? nopLogger;
@@ -119,8 +121,7 @@ export class Prober {
         return await execProbe(this.deps.runtime, target.containerId, command, timeoutSeconds);
       }
       if (spec.httpGet) {
-        const req = newRequestForHTTPGetAction(spec.httpGet, target.container, target.podIP);
-        return await httpProbe(clock, req, timeoutMs);
+        return await httpProbe(clock, this.httpRequest(spec.httpGet, target), timeoutMs);
       }
       if (spec.tcpSocket) {
         const port = resolveContainerPort(spec.tcpSocket.port, target.container);
@@ -134,6 +135,14 @@ export class Prober {
     }
     const pod = `${target.pod.metadata?.name ?? ''}_${target.pod.metadata?.namespace ?? ''}(${target.pod.metadata?.uid ?? ''})`;
     return { result: 'Unknown', output: '', error: new Error(`missing probe handler for ${pod}:${target.container.name}`) };
+  }
+
+  private httpRequest(httpGet: V1HTTPGetAction, target: ProbeTarget): HTTPProbeRequest {
+    const cached = this.httpRequests.get(httpGet);
+    if (cached && cached.container === target.container && cached.podIP === target.podIP) return cached.req;
+    const req = newRequestForHTTPGetAction(httpGet, target.container, target.podIP);
+    this.httpRequests.set(httpGet, { container: target.container, podIP: target.podIP, req });
+    return req;
   }
 
   private event(target: ProbeTarget, reason: string, message: string): void {

@@ -3,10 +3,12 @@
 // the server closes). It has the small part of node:http's ClientRequest/IncomingMessage surface
 // that http.ts uses ('response', 'error', 'data', 'end', destroy, resume), at about a third of
 // node:http's CPU per request: probes open a fresh connection every period (no keep-alive, as the
-// kubelet), so the per-request cost is what 60 pods x 3 probes a second pay.
+// kubelet), so the per-request cost is what 60 pods x 3 probes a second pay. Connections end
+// with a RST (closeProbeSocket), as the kubelet's probe dialer closes them.
 
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { closeProbeSocket } from './probe.js';
 
 export interface RawResponse extends EventEmitter {
   statusCode: number;
@@ -29,6 +31,11 @@ export interface RawRequestOptions {
 }
 
 const maxHeaderBytes = 64 * 1024;
+/**
+ * Every probe socket reads into this one buffer (net's `onread`): no Buffer and no stream push
+ * per chunk. A chunk is handled before the next read, and what is kept is copied.
+ */
+const readBuffer = Buffer.alloc(16 * 1024);
 
 class Response extends EventEmitter implements RawResponse {
   statusCode = 0;
@@ -40,15 +47,22 @@ class Response extends EventEmitter implements RawResponse {
     // data is dropped unless listened to
   }
   destroy(): void {
-    this.socket.destroy();
+    closeProbeSocket(this.socket);
   }
 }
 
 /** Sends GET and emits 'response' (a RawResponse) or 'error', like http.request. */
 export function rawGet(opts: RawRequestOptions): RawRequest {
   const req = new EventEmitter() as RawRequest;
-  const socket = connect({ host: opts.hostname, port: opts.port });
-  socket.setNoDelay(true);
+  const socket = connect({
+    host: opts.hostname,
+    port: opts.port,
+    onread: { buffer: readBuffer, callback: (n: number, buf: Uint8Array): boolean => {
+        onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+        return true;
+      },
+    },
+  });
   let head: Buffer = Buffer.alloc(0);
   let res: Response | undefined;
   let remaining = -1; // body bytes left by Content-Length; -1: until close
@@ -60,7 +74,7 @@ export function rawGet(opts: RawRequestOptions): RawRequest {
     if (ended || !res) return;
     ended = true;
     res.emit('end');
-    socket.destroy();
+    closeProbeSocket(socket);
   };
   const body = (data: Buffer): void => {
     if (!res || ended || data.length === 0) return;
@@ -83,11 +97,11 @@ export function rawGet(opts: RawRequestOptions): RawRequest {
     if (remaining >= 0) {
       const part = data.subarray(0, remaining);
       remaining -= part.length;
-      if (part.length) res.emit('data', part);
+      if (part.length) res.emit('data', Buffer.from(part));
       if (remaining === 0) end();
       return;
     }
-    res.emit('data', data);
+    res.emit('data', Buffer.from(data));
   };
 
   socket.on('connect', () => {
@@ -101,9 +115,9 @@ export function rawGet(opts: RawRequestOptions): RawRequest {
     text += 'Connection: close\r\n\r\n';
     socket.write(text);
   });
-  socket.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer): void => {
     if (res) return body(chunk);
-    head = head.length ? Buffer.concat([head, chunk]) : chunk;
+    head = Buffer.concat([head, chunk]); // a copy: the read buffer is reused
     const endOfHead = head.indexOf('\r\n\r\n');
     if (endOfHead < 0) {
       if (head.length > maxHeaderBytes) {
@@ -133,7 +147,7 @@ export function rawGet(opts: RawRequestOptions): RawRequest {
     // 1xx-less, bodiless answers end at once
     if (remaining === 0 || res.statusCode === 204 || res.statusCode === 304) end();
     else body(rest);
-  });
+  };
   socket.on('end', () => {
     if (res) end();
     else req.emit('error', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
@@ -144,7 +158,7 @@ export function rawGet(opts: RawRequestOptions): RawRequest {
   });
   req.end = () => {};
   req.destroy = () => {
-    socket.destroy();
+    closeProbeSocket(socket);
   };
   return req;
 }

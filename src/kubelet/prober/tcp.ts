@@ -2,13 +2,15 @@
 // within the timeout (it is closed at once); otherwise a Failure with Go's dial error
 // ("dial tcp 10.88.0.5:8080: connect: connection refused", "... i/o timeout").
 //
-// Differences: the timeout is a Clock timer; the socket is closed normally (Go's probe dialer
-// sets SO_LINGER to avoid TIME-WAIT sockets).
+// The connection is closed with a RST, as Go's probe dialer (SO_LINGER 0) does: no TIME-WAIT
+// socket is left for every probe run.
+//
+// Differences: the timeout is a Clock timer.
 
 import { connect } from 'node:net';
 import type { Clock } from '../../util/clock.js';
 import { dialErrorMessage } from './http.js';
-import { joinHostPort, type HandlerOutcome } from './probe.js';
+import { closeProbeSocket, joinHostPort, type HandlerOutcome } from './probe.js';
 
 /** timeoutMs <= 0 means no timeout. */
 export function tcpProbe(clock: Clock, host: string, port: number, timeoutMs: number): Promise<HandlerOutcome> {
@@ -20,7 +22,7 @@ export function tcpProbe(clock: Clock, host: string, port: number, timeoutMs: nu
       if (done) return;
       done = true;
       timer?.stop();
-      socket.destroy();
+      closeProbeSocket(socket);
       resolve(o);
     };
     const timer = timeoutMs > 0 ? clock.setTimeout(() => finish({ result: 'Failure', output: `dial tcp ${addr}: i/o timeout` }), timeoutMs) : undefined;
