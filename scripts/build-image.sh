@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build-image.sh — small OCI images built offline from /bin/busybox (busybox-static).
 #
-# usage: scripts/build-image.sh [--push] [--import] [--out FILE] [--base|--pause] NAME TAG [EXTRA]
+# usage: scripts/build-image.sh [--push] [--import] [--out FILE] [--base|--pause|--filler-mib N]
+#                               NAME TAG [EXTRA]
 #
 # Image kinds
 #   (default)  the shared busybox layer + one tiny layer holding /etc/nodelet-image, whose
@@ -10,6 +11,11 @@
 #              few hundred bytes: the busybox layer is mounted from the registry's busybox repo.
 #   --base     the busybox layer alone (all applets), Cmd ["sh"]         e.g. busybox:latest
 #   --pause    /bin/busybox + /bin/sleep only, Entrypoint sleep infinity  e.g. pause:3.9
+#   --filler-mib N  the default kind plus a third layer holding /filler: N MiB of pseudo-random
+#              (incompressible) bytes seeded by EXTRA, an uncompressed tar layer (gzip would only
+#              cost time on such data), so the image really takes about N MiB in the
+#              registry, in containerd's content store and again unpacked in its snapshotter.
+#              Deterministic: the same NAME/TAG/EXTRA/N gives the same digests (layer cached).
 # Actions (several may be given; --push is the default when none is)
 #   --push     push to the test registry as $NODELET_REGISTRY/NAME:TAG (plain HTTP, curl)
 #   --import   import into containerd (namespace k8s.io) as localhost/NAME:TAG
@@ -21,7 +27,8 @@
 #
 # Environment: NODELET_RUNTIME_DIR (default /var/lib/nodelet-runtime), NODELET_REGISTRY
 # (default 127.0.0.1:${NODELET_REGISTRY_PORT:-5000}), CONTAINER_RUNTIME_ENDPOINT (default
-# unix://$NODELET_RUNTIME_DIR/containerd.sock), NODELET_IMAGE_CACHE (default $NODELET_RUNTIME_DIR/images).
+# unix://$NODELET_RUNTIME_DIR/containerd.sock), NODELET_IMAGE_CACHE (default $NODELET_RUNTIME_DIR/images),
+# NODELET_REGISTRY_AUTH (user:password for a registry with basic auth, e.g. the smalldisk one).
 set -euo pipefail
 export LC_ALL=C
 
@@ -37,7 +44,7 @@ log() { echo "[build-image $(( (${EPOCHREALTIME/./} - T0) / 1000 )) ms] $*" >&2;
 die() { echo "build-image.sh: $*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
 
-kind=extra push=0 import=0 out=""
+kind=extra push=0 import=0 out="" filler=0
 while [ $# -gt 0 ]; do
   case $1 in
     --push) push=1 ;;
@@ -46,6 +53,8 @@ while [ $# -gt 0 ]; do
     --out=*) out=${1#--out=} ;;
     --base) kind=base ;;
     --pause) kind=pause ;;
+    --filler-mib) [ $# -ge 2 ] || usage; filler=$2; shift ;;
+    --filler-mib=*) filler=${1#--filler-mib=} ;;
     -h|--help) usage ;;
     --) shift; break ;;
     -*) die "unknown option $1 (see --help)" ;;
@@ -59,6 +68,8 @@ NAME=$1 TAG=$2 EXTRA=${3-"$1:$2"}
   [[ $NAME =~ ^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$ ]] || die "invalid image name '$NAME'"
 [[ $TAG =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] || die "invalid tag '$TAG'"
 [ "$kind" = extra ] || [ $# -eq 2 ] || die "EXTRA only applies to the default (layered) kind"
+if ! [[ $filler =~ ^[0-9]+$ ]] || [ "$filler" -gt 4096 ]; then die "--filler-mib takes a number of MiB (0..4096), got '$filler'"; fi
+[ "$kind" = extra ] || [ "$filler" -eq 0 ] || die "--filler-mib only applies to the default (layered) kind"
 [ $push = 1 ] || [ $import = 1 ] || [ -n "$out" ] || push=1
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing: apt-get install busybox-static (scripts/runtime-up.sh does)"
 
@@ -82,12 +93,18 @@ store_blob() {
   echo "$d"
 }
 
-# tar_layer DIR OUTVAR : deterministic layer from DIR; sets OUTVAR to "diffid digest size"
+# tar_layer DIR OUTVAR [plain] : deterministic layer from DIR; sets OUTVAR to "diffid digest size"
+# (gzip-compressed; "plain": an uncompressed tar layer, whose digest is its diffid)
 tar_layer() {
   local dir=$1 diffid ldig
   (cd "$dir" && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --format=posix \
      --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf "$WORK/layer.tar" -- *)
   diffid=$(sha256sum "$WORK/layer.tar" | cut -d' ' -f1)
+  if [ "${3:-}" = plain ]; then
+    ldig=$(store_blob "$WORK/layer.tar")
+    printf -v "$2" '%s %s %s plain' "$diffid" "$ldig" "$(stat -c %s "$BLOBS/$ldig")"
+    return
+  fi
   gzip -n -6 -c "$WORK/layer.tar" >"$WORK/layer.tgz"; rm -f "$WORK/layer.tar"
   ldig=$(store_blob "$WORK/layer.tgz")
   printf -v "$2" '%s %s %s' "$diffid" "$ldig" "$(stat -c %s "$BLOBS/$ldig")"
@@ -121,13 +138,37 @@ base_layer() {
   echo "$layer"
 }
 
+# filler_layer MIB SEED : cached layer holding /filler, MIB MiB of bytes from AES-256-CTR keyed by
+# SEED (pseudo-random, incompressible, reproducible); /dev/urandom when openssl is missing (then
+# neither reproducible nor cached)
+filler_layer() {
+  local mib=$1 seed=$2 key="" ld layer
+  if command -v openssl >/dev/null; then
+    key="$CACHE/layer-filler-plain-$mib-$(printf '%s' "$seed" | sha256sum | cut -c1-16)"
+    if [ -s "$key" ] && read -r _ ld _ <"$key" && [ -s "$BLOBS/$ld" ]; then cat "$key"; return; fi
+  fi
+  mkdir -p "$WORK/filler"
+  if [ -n "$key" ]; then
+    openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass "pass:$seed" </dev/zero 2>/dev/null | head -c $((mib * 1048576)) >"$WORK/filler/filler" || true
+  else
+    head -c $((mib * 1048576)) /dev/urandom >"$WORK/filler/filler"
+  fi
+  [ "$(stat -c %s "$WORK/filler/filler")" = $((mib * 1048576)) ] || die "could not write $mib MiB of filler"
+  tar_layer "$WORK/filler" layer plain   # gzip would only cost time on random bytes
+  rm -rf "$WORK/filler"
+  [ -z "$key" ] || { echo "$layer" >"$key.tmp.$$"; mv "$key.tmp.$$" "$key"; }
+  log "built $mib MiB filler layer sha256:$(echo "$layer" | cut -d' ' -f2)"
+  echo "$layer"
+}
+
 # ---------------------------------------------------------------- layers, config, manifest
 diffids="" layers=""
-add_layer() { # "diffid digest size"
-  local diffid dig size
-  read -r diffid dig size <<<"$1"
+add_layer() { # "diffid digest size [plain]"
+  local diffid dig size plain mt=application/vnd.oci.image.layer.v1.tar+gzip
+  read -r diffid dig size plain <<<"$1"
+  [ "$plain" != plain ] || mt=application/vnd.oci.image.layer.v1.tar
   diffids="$diffids${diffids:+,}\"sha256:$diffid\""
-  layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$dig\",\"size\":$size}"
+  layers="$layers${layers:+,}{\"mediaType\":\"$mt\",\"digest\":\"sha256:$dig\",\"size\":$size}"
 }
 case $kind in
   pause) add_layer "$(base_layer pause)"; cmdjson='"Entrypoint":["/bin/sleep","infinity"]' ;;
@@ -137,7 +178,8 @@ case $kind in
     mkdir -p "$WORK/extra/etc"
     printf '%s\n' "$EXTRA" >"$WORK/extra/etc/nodelet-image"
     xl=""; tar_layer "$WORK/extra" xl
-    add_layer "$xl" ;;
+    add_layer "$xl"
+    [ "$filler" -eq 0 ] || add_layer "$(filler_layer "$filler" "$EXTRA")" ;;
 esac
 printf '%s' "{\"architecture\":\"$ARCH\",\"os\":\"linux\",\"created\":\"1970-01-01T00:00:00Z\",\"config\":{\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],$cmdjson,\"WorkingDir\":\"/\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diffids]},\"history\":[{\"created\":\"1970-01-01T00:00:00Z\",\"created_by\":\"nodelet build-image.sh $kind\"}]}" >"$WORK/config.json"
 csz=$(stat -c %s "$WORK/config.json"); cdig=$(store_blob "$WORK/config.json")
@@ -189,31 +231,41 @@ if [ $import = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- --push (registry, curl)
+# NODELET_REGISTRY_AUTH=user:password: basic auth on every registry request (curl reads it from
+# a config on stdin, so the password is not in the process list)
+rcurl() {
+  if [ -n "${NODELET_REGISTRY_AUTH:-}" ]; then
+    local a=${NODELET_REGISTRY_AUTH//\\/\\\\}
+    printf 'user = "%s"\n' "${a//\"/\\\"}" | curl -K - "$@"
+  else
+    curl "$@"
+  fi
+}
 # push_blob REPO HEX : upload one blob. Starts with a cross-repo mount from busybox (the shared
 # layer), which the registry answers with 201 when it has the blob, else with an upload session.
 push_blob() {
   local repo=$1 d=$2 hdrs code loc sep
-  hdrs=$(curl -fsS -X POST -D - -o /dev/null "http://$REG/v2/$repo/blobs/uploads/?mount=sha256:$d&from=busybox")
+  hdrs=$(rcurl -fsS -X POST -D - -o /dev/null "http://$REG/v2/$repo/blobs/uploads/?mount=sha256:$d&from=busybox")
   code=$(echo "$hdrs" | awk 'NR==1 {print $2}')
   [ "$code" = 201 ] && return 0
   loc=$(echo "$hdrs" | awk 'tolower($1) == "location:" {print $2}' | tr -d '\r')
   [ -n "$loc" ] || die "registry gave no upload location for $repo"
   case $loc in /*) loc="http://$REG$loc" ;; esac
   case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
-  curl -fsS -X PUT -o /dev/null -H 'Content-Type: application/octet-stream' \
+  rcurl -fsS -X PUT -o /dev/null -H 'Content-Type: application/octet-stream' \
     --data-binary "@$BLOBS/$d" "$loc${sep}digest=sha256:$d"
 }
 if [ $push = 1 ]; then
   case ${NAME%%/*} in *.*|*:*|localhost) [[ $NAME != */* ]] || die "--push takes a name without registry host (got '$NAME')" ;; esac
   ref=$REG/$NAME:$TAG
-  hdrs=$(curl -sS -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+  hdrs=$(rcurl -sS -I -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
            "http://$REG/v2/$NAME/manifests/$TAG" 2>/dev/null) || die "no registry answers on http://$REG: run scripts/runtime-up.sh"
   have=$(awk 'tolower($1) == "docker-content-digest:" {print $2}' <<<"${hdrs//$'\r'/}")
   if [ "$have" = "sha256:$mdig" ]; then
     log "$ref already in the registry"
   else
     for b in $(blob_list); do [ "$b" = "$mdig" ] || push_blob "$NAME" "$b"; done
-    curl -fsS -X PUT -o /dev/null -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    rcurl -fsS -X PUT -o /dev/null -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
       --data-binary "@$BLOBS/$mdig" "http://$REG/v2/$NAME/manifests/$TAG"
     log "pushed $ref"
   fi

@@ -40,6 +40,8 @@ log() { echo "[runtime-down $(( (${EPOCHREALTIME/./} - T0) / 1000 )) ms] $*"; }
 if [ ! -d "$STATE" ]; then log "nothing to do: no $STATE"; exit 0; fi
 exec 9>"$STATE/.lock"
 flock -w 600 9 || { echo "runtime-down.sh: another runtime-up/down holds $STATE/.lock" >&2; exit 1; }
+# the small-disk runtime (scripts/smalldisk-up.sh) lives under $STATE: it goes first, by its own script
+[ -d "$STATE/smalldisk" ] && NODELET_RUNTIME_DIR=$STATE bash "$(dirname "${BASH_SOURCE[0]}")/smalldisk-down.sh" $([ $PURGE = 1 ] && echo --purge)
 rm -f "$STATE/env"
 
 # running PID: exists and is not a zombie (PID 1 here may reap orphans late)

@@ -4,7 +4,8 @@
 # only checks it (well under a second), it never rebuilds images.
 #
 #  * installs containerd runc busybox-static docker-registry containernetworking-plugins curl
-#    iproute2 (apt-get update only when something is missing)
+#    iproute2 apache2-utils (htpasswd, for scripts/smalldisk-up.sh) (apt-get update only when
+#    something is missing)
 #  * everything lives under ONE state dir, $NODELET_RUNTIME_DIR (default /var/lib/nodelet-runtime):
 #      containerd.sock        CRI endpoint          ctrd/{root,state,runc,opt}  containerd data
 #      cni/{net.d,ipam}       bridge nodelet0       registry-data/              registry storage
@@ -47,7 +48,7 @@ die() { echo "runtime-up.sh: $*" >&2; exit 1; }
 [[ $REG_PORT =~ ^[0-9]+$ ]] || die "NODELET_REGISTRY_PORT must be a port number"
 
 # ---------------------------------------------------------------- packages
-PKGS=(containerd runc busybox-static docker-registry containernetworking-plugins curl iproute2)
+PKGS=(containerd runc busybox-static docker-registry containernetworking-plugins curl iproute2 apache2-utils)
 missing=()
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null || true)
 for p in "${PKGS[@]}"; do

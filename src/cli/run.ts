@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { completeKubeletConfiguration, loadKubeletConfiguration, type ConfigNotice, type KubeletConfiguration } from '../config/index.js';
 import { Kubelet } from '../kubelet/kubelet.js';
+import { defaultNodeDockerConfigPaths } from '../kubelet/images/index.js';
 import { detectNodeContext, nodeName } from '../kubelet/nodeinfo.js';
 import { LocalServer } from '../kubelet/server/index.js';
 import { containerLogsHandler, containerLogsPrefix } from '../kubelet/server/logs.js';
@@ -187,6 +188,23 @@ export function registerRunCommand(program: Command): void {
           runtimeName,
           containerLogMaxSize: cfg.containerLogMaxSize,
           containerLogMaxFiles: cfg.containerLogMaxFiles,
+          imagePulls: {
+            serializeImagePulls: cfg.serializeImagePulls,
+            ...(cfg.maxParallelImagePulls ? { maxParallelImagePulls: cfg.maxParallelImagePulls } : {}),
+            registryPullQPS: cfg.registryPullQPS,
+            registryBurst: cfg.registryBurst,
+            // standalone: the node's docker config.json (<root-dir>/config.json, ~/.docker/config.json)
+            nodeDockerConfigPaths: defaultNodeDockerConfigPaths(flags.rootDir),
+          },
+          imageGC: {
+            highThresholdPercent: cfg.imageGCHighThresholdPercent,
+            lowThresholdPercent: cfg.imageGCLowThresholdPercent,
+            minAgeMs: parseDuration(cfg.imageMinimumGCAge),
+            maxAgeMs: parseDuration(cfg.imageMaximumGCAge),
+          },
+          sandboxImage: flags.podInfraContainerImage ?? 'localhost/pause:3.9',
+          containerGC: containerGCPolicy(flags),
+          eviction: { evictionHard: cfg.evictionHard, evictionPressureTransitionPeriod: cfg.evictionPressureTransitionPeriod },
         },
         { runtime, clock, logger, registry },
       );

@@ -12,7 +12,8 @@ import { newRegistry } from '../util/metrics.js';
 import { RuntimeError } from '../runtime/index.js';
 import { SimRuntime } from '../runtime/sim/index.js';
 import type { FetchFn } from './config/index.js';
-import { Kubelet } from './kubelet.js';
+import { Kubelet, type KubeletSettings } from './kubelet.js';
+import type { HostReaders } from './eviction/index.js';
 
 const image = '127.0.0.1:5000/busybox:1.0';
 
@@ -51,7 +52,7 @@ describe('kubelet on the simulated runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function newKubelet(extra: { staticPodURL?: string; fetch?: FetchFn } = {}): Kubelet {
+  function newKubelet(extra: { staticPodURL?: string; fetch?: FetchFn; settings?: Partial<KubeletSettings> } = {}): Kubelet {
     const k = new Kubelet(
       {
         nodeName: 'sim-node',
@@ -64,8 +65,10 @@ describe('kubelet on the simulated runtime', () => {
         httpCheckFrequencyMs: 20_000,
         node: { nodeName: 'sim-node', hostIP: '192.0.2.10', resolvConf: 'nameserver 192.0.2.53\n', clusterDNS: [], clusterDomain: 'cluster.local', memoryCapacity: 8 << 30, allocatableCpuMillis: 2000, allocatableMemory: 8 << 30 },
         runtimeName: 'sim',
+        cgroupRoot: join(dir, 'cgroup'),
+        ...extra.settings,
       },
-      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, ...(extra.fetch ? { fetch: extra.fetch } : {}) },
+      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, ...(extra.fetch ? { fetch: extra.fetch } : {}), statfs: async () => ({ capacityBytes: 100 << 30, availableBytes: 80 << 30, inodes: 1e6, inodesFree: 9e5 }) },
     );
     kubelets.push(k);
     return k;
@@ -85,10 +88,10 @@ describe('kubelet on the simulated runtime', () => {
     return p ? { pod: p.pod, status: p.status } : undefined;
   }
 
-  async function start(): Promise<Kubelet> {
+  async function start(settings?: Partial<KubeletSettings>): Promise<Kubelet> {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(dir, 'manifests'), { recursive: true });
-    const k = newKubelet();
+    const k = newKubelet(settings ? { settings } : {});
     k.start();
     return k;
   }
@@ -107,7 +110,7 @@ describe('kubelet on the simulated runtime', () => {
   });
 
   it('restarts a crashing container after 10 s, 20 s, 40 s of backoff', async () => {
-    const k = await start();
+    const k = await start({ containerGC: { maxPerPodContainer: -1 } }); // every attempt stays listed
     write('c.yaml', manifest('crash', 'exit 1'));
     await run(120_000);
     const attempts = (await sim.listContainers()).sort((a, b) => a.createdAt - b.createdAt);
@@ -121,6 +124,67 @@ describe('kubelet on the simulated runtime', () => {
     assert.ok((cs?.restartCount ?? 0) >= 4);
     assert.equal(cs?.state?.waiting?.reason ?? (cs?.state?.running ? 'running' : ''), cs?.state?.running ? 'running' : 'CrashLoopBackOff');
     assert.equal(cs?.lastState?.terminated?.exitCode, 1);
+  });
+
+  it('container GC keeps one dead container per container of a crash-looping pod (maxPerPodContainer 1)', async () => {
+    const k = await start();
+    write('c.yaml', manifest('crash', 'exit 1'));
+    await run(125_000); // about 5 attempts, and two GC passes (1 m)
+    const cs = pod(k, 'crash')?.status?.containerStatuses?.[0];
+    assert.ok((cs?.restartCount ?? 0) >= 4, `restartCount ${cs?.restartCount}`);
+    const left = await sim.listContainers();
+    const dead = left.filter((c) => c.state !== 'CONTAINER_RUNNING');
+    assert.ok(left.length <= 2 && dead.length <= 2, `containers left: ${left.map((c) => c.state).join(',')}`);
+    assert.equal(cs?.lastState?.terminated?.exitCode, 1, 'the last dead container is kept for lastState');
+  });
+
+  it('disk-space admission: under DiskPressure a new pod is Failed (Evicted) and never runs; a running pod and a system-node-critical pod are untouched', async () => {
+    const Gi = 1024 ** 3;
+    let available = 50 * Gi; // of 100 Gi: no pressure
+    const evictionReaders: HostReaders = {
+      statfs: async () => ({ capacityBytes: 100 * Gi, availableBytes: available, inodes: 1e6, inodesFree: 9e5 }),
+      deviceId: async () => 1,
+      memory: async () => ({ capacityBytes: 8 * Gi, workingSetBytes: 1 * Gi }),
+      pids: async () => ({ maxPid: 32768, running: 300 }),
+    };
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'manifests'), { recursive: true });
+    write('old.yaml', manifest('old', 'exec sleep 3600'));
+    const k = new Kubelet(
+      { ...newKubelet().settings, eviction: { evictionHard: { 'nodefs.available': '10%', 'imagefs.available': '15%' }, evictionPressureTransitionPeriod: '5m0s' } },
+      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, evictionReaders },
+    );
+    kubelets.push(k);
+    k.start();
+    await run(5_000);
+    assert.equal(pod(k, 'old')?.status?.phase, 'Running');
+
+    available = 10 * Gi; // imagefs (= nodefs here) below 15 %
+    await run(11_000); // one eviction pass (10 s)
+    write('new.yaml', manifest('new', 'exec sleep 3600'));
+    write('crit.yaml', manifest('crit', 'exec sleep 3600').replace('spec:\n', 'spec:\n  priorityClassName: system-node-critical\n'));
+    await run(21_000);
+    const rejected = pod(k, 'new')?.status;
+    assert.equal(rejected?.phase, 'Failed');
+    assert.equal(rejected?.reason, 'Evicted');
+    assert.equal(rejected?.message, 'Pod was rejected: The node had condition: [DiskPressure]. ');
+    assert.ok(k.listEvents({ name: 'new-sim-node' }).some((e) => e.reason === 'Evicted' && e.type === 'Warning'));
+    assert.equal(pod(k, 'old')?.status?.phase, 'Running', 'a running pod is untouched');
+    assert.equal(pod(k, 'crit')?.status?.phase, 'Running', 'system-node-critical is admitted');
+    const names = (await sim.listContainers()).map((c) => c.labels['io.kubernetes.pod.name']);
+    assert.ok(!names.includes('new-sim-node'), 'the rejected pod never ran');
+    assert.ok(k.listEvents().some((e) => e.reason === 'EvictionThresholdMet'));
+
+    // still Failed after a nodelet restart, even once the pressure is gone
+    await k.stop();
+    available = 50 * Gi;
+    const k2 = new Kubelet(k.settings, { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, evictionReaders });
+    kubelets.push(k2);
+    k2.start();
+    await run(25_000);
+    assert.equal(pod(k2, 'new')?.status?.phase, 'Failed');
+    assert.equal(pod(k2, 'old')?.status?.phase, 'Running');
+    assert.ok(!(await sim.listContainers()).some((c) => c.labels['io.kubernetes.pod.name'] === 'new-sim-node'));
   });
 
   it('ends Never pods Succeeded or Failed', async () => {

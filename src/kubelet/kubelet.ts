@@ -7,6 +7,8 @@
 //   pod sources -> PodConfig -> syncLoop -> PodWorkers -> syncPod -> KubeRuntimeManager -> Runtime
 //   Runtime -> PLEG (relist) -> status cache + events -> syncLoop -> PodWorkers
 //   syncPod -> generatePodStatus -> StatusManager -> (local API, cluster sink later)
+//   ImageGCManager (5 m) and ContainerGC (1 m) reclaim disk; the EvictionManager (10 s) observes
+//   the node and image filesystems, asks both for space under pressure, and admits new pods
 //
 // The syncLoop reacts to config updates, PLEG events, a 1 s tick that syncs pods due for resync,
 // and a 2 s housekeeping pass that stops and removes pods no source has any more (and runtime
@@ -15,6 +17,7 @@
 import type { V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { Histogram, type Registry } from 'prom-client';
 import { podFullName } from '../api/podutil.js';
+import { getPodQOSClass } from '../api/qos.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -24,7 +27,10 @@ import type { Runtime } from '../runtime/index.js';
 import { FileSource, HttpSource, PodConfig, type FetchFn, type PodUpdate } from './config/index.js';
 import type { RuntimePodStatus } from './container/index.js';
 import { LocalEventStore } from './events/index.js';
-import { KubeRuntimeManager, podLogsDirectory, type NodeContext } from './kuberuntime/index.js';
+import { ContainerGC, KubeRuntimeManager, podLogsDirectory, type ContainerGCPolicy, type NodeContext } from './kuberuntime/index.js';
+import { EvictionManager, isCriticalPodForNodelet, newEvictionManager, type EvictionSettings, type HostReaders } from './eviction/index.js';
+import { ImageGCManager, type ImageGCPolicy, type ImagePullSettings } from './images/index.js';
+import type { StatfsFn } from '../util/statfs.js';
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
 import { ProbeManager } from './prober/index.js';
@@ -45,6 +51,18 @@ export interface KubeletSettings {
   /** containerLogMaxSize (bytes or a quantity such as "10Mi") and containerLogMaxFiles. */
   containerLogMaxSize?: string | number;
   containerLogMaxFiles?: number;
+  /** serializeImagePulls, maxParallelImagePulls, registryPullQPS/Burst, pull secrets (kubelet defaults when absent). */
+  imagePulls?: ImagePullSettings;
+  /** imageGCHigh/LowThresholdPercent, imageMinimum/MaximumGCAge (kubelet defaults when absent). */
+  imageGC?: Partial<ImageGCPolicy>;
+  /** The sandbox image (--pod-infra-container-image): never garbage collected. */
+  sandboxImage?: string;
+  /** --minimum-container-ttl-duration, --maximum-dead-containers(-per-container). */
+  containerGC?: Partial<ContainerGCPolicy>;
+  /** cgroupfs root whose leftover pod cgroups ContainerGC removes (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
+  /** evictionHard and friends; absent: no eviction manager (no disk-space admission). */
+  eviction?: EvictionSettings;
 }
 
 export interface KubeletDeps {
@@ -56,6 +74,9 @@ export interface KubeletDeps {
   rand?: () => number;
   /** For URL sources (tests inject one). */
   fetch?: FetchFn;
+  /** statfs for image GC, and the host readers of the eviction manager (tests inject fakes). */
+  statfs?: StatfsFn;
+  evictionReaders?: HostReaders;
 }
 
 export interface HealthCheck {
@@ -65,6 +86,8 @@ export interface HealthCheck {
 }
 
 const housekeepingPeriodMs = 2000;
+/** rejectPod's status message prefix. */
+const rejectedPrefix = 'Pod was rejected: ';
 const syncTickMs = 1000;
 const backOffPeriodMs = 10_000;
 /** The kubelet's syncloop health threshold. */
@@ -85,7 +108,12 @@ export class Kubelet {
   readonly podConfig: PodConfig;
   readonly probeManager: ProbeManager;
   readonly logManager: ContainerLogManager;
+  readonly imageGC: ImageGCManager;
+  readonly containerGC: ContainerGC;
+  readonly evictionManager: EvictionManager | undefined;
   private readonly podWorkers: PodWorkers;
+  /** Pods admission rejected (phase Failed): never handed to a pod worker. */
+  private readonly rejected = new Set<string>();
   private readonly workQueue: TimedWorkQueue<string>;
   /** Desired pods by UID (the kubelet's pod manager). */
   private readonly pods = new Map<string, V1Pod>();
@@ -95,6 +123,7 @@ export class Kubelet {
   private readonly expectedSources: string[] = [];
   private timers: Timer[] = [];
   private housekeepingRunning = false;
+  private stopped = false;
   private lastSyncLoopTick = 0;
   private readonly rand: () => number;
   private readonly podStartDuration: Histogram;
@@ -124,6 +153,7 @@ export class Kubelet {
       rootDir: settings.rootDir,
       podLogsRoot: settings.podLogsDir,
       runtimeName: settings.runtimeName,
+      ...(settings.imagePulls ? { imagePulls: settings.imagePulls } : {}),
     });
     this.podCache = new PodStatusCache();
     this.pleg = new GenericPLEG({ provider: this.runtimeManager, cache: this.podCache, clock, logger: logger.child({ component: 'pleg' }), registry });
@@ -168,6 +198,49 @@ export class Kubelet {
       previousReadiness: (podUid, name, id) => this.previousContainerStatus(podUid, name, id)?.ready,
       previousStarted: (podUid, name, id) => this.previousContainerStatus(podUid, name, id)?.started,
     });
+    this.imageGC = new ImageGCManager({
+      runtime,
+      clock,
+      nodeName: settings.nodeName,
+      logger: logger.child({ component: 'imagegc' }),
+      recorder: this.events,
+      registry,
+      ...(settings.imageGC ? { policy: settings.imageGC } : {}),
+      ...(settings.sandboxImage ? { sandboxImage: settings.sandboxImage } : {}),
+      ...(deps.statfs ? { statfs: deps.statfs } : {}),
+    });
+    this.containerGC = new ContainerGC({
+      runtime,
+      clock,
+      nodeName: settings.nodeName,
+      logger: logger.child({ component: 'containergc' }),
+      recorder: this.events,
+      podLogsDir: settings.podLogsDir,
+      ...(settings.cgroupRoot !== undefined ? { cgroupRoot: settings.cgroupRoot } : {}),
+      ...(settings.containerGC ? { policy: settings.containerGC } : {}),
+      sourcesReady: () => this.podConfig.seenAllSources(this.expectedSources),
+      podStateProvider: {
+        isPodDeleted: (id) => !this.pods.has(id) && (this.podWorkers.info(id)?.finished ?? true),
+        isPodTerminated: (id) => this.podWorkers.info(id)?.finished ?? !this.pods.has(id),
+      },
+    });
+    this.evictionManager = settings.eviction
+      ? newEvictionManager({
+          config: settings.eviction,
+          rootDir: settings.rootDir,
+          runtime,
+          clock,
+          nodeName: settings.nodeName,
+          logger: logger.child({ component: 'eviction' }),
+          recorder: this.events,
+          reclaimer: {
+            deleteAllUnusedContainers: async () => void (await this.containerGC.deleteAllUnusedContainers()),
+            deleteUnusedImages: () => this.imageGC.deleteUnusedImages(),
+          },
+          isCritical: isCriticalPodForNodelet,
+          ...(deps.evictionReaders ? { readers: deps.evictionReaders } : {}),
+        })
+      : undefined;
     this.podWorkers = new PodWorkers({
       clock,
       logger: logger.child({ component: 'podworkers' }),
@@ -193,7 +266,7 @@ export class Kubelet {
     // a probe result that changes readiness, or a liveness failure, syncs the pod
     this.probeManager.onUpdate((podUid) => {
       const pod = this.pods.get(podUid);
-      if (pod) this.podWorkers.updatePod({ type: 'sync', pod });
+      if (pod && !this.rejected.has(podUid)) this.podWorkers.updatePod({ type: 'sync', pod });
     });
     this.probeManager.start();
     this.logManager.start();
@@ -223,7 +296,11 @@ export class Kubelet {
       this.sources.push(src);
     }
     this.pleg.start();
-    for (const s of this.sources) s.start();
+    this.imageGC.start();
+    this.containerGC.start();
+    // the first pods are admitted on real observations: sources start after the first pass
+    if (this.evictionManager) void this.evictionManager.start().then(() => this.startSources());
+    else this.startSources();
     this.lastSyncLoopTick = clock.now();
     this.timers.push(clock.setInterval(() => this.syncTick(), syncTickMs));
     this.timers.push(clock.setInterval(() => void this.housekeeping(), housekeepingPeriodMs));
@@ -234,10 +311,19 @@ export class Kubelet {
     });
   }
 
+  private startSources(): void {
+    if (this.stopped) return;
+    for (const s of this.sources) s.start();
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const t of this.timers) t.stop();
     this.timers = [];
     for (const s of this.sources) s.stop();
+    this.evictionManager?.stop();
+    this.imageGC.stop();
+    this.containerGC.stop();
     this.probeManager.stop();
     await this.logManager.stop();
     await this.pleg.stop();
@@ -252,13 +338,13 @@ export class Kubelet {
         for (const pod of [...u.pods].sort((a, b) => podSeen(a) - podSeen(b))) {
           this.pods.set(uid(pod), pod);
           this.log.info('pod added', { pod: podFullName(pod), podUID: uid(pod), source: u.source });
-          this.podWorkers.updatePod({ type: 'create', pod });
+          if (this.admit(pod)) this.podWorkers.updatePod({ type: 'create', pod });
         }
         break;
       case 'UPDATE':
         for (const pod of u.pods) {
           this.pods.set(uid(pod), pod);
-          this.podWorkers.updatePod({ type: 'update', pod });
+          if (!this.rejected.has(uid(pod))) this.podWorkers.updatePod({ type: 'update', pod });
         }
         break;
       case 'DELETE':
@@ -270,6 +356,7 @@ export class Kubelet {
       case 'REMOVE':
         for (const pod of u.pods) {
           this.pods.delete(uid(pod));
+          this.rejected.delete(uid(pod));
           this.log.info('pod removed', { pod: podFullName(pod), podUID: uid(pod), source: u.source });
           this.podWorkers.updatePod({ type: 'kill', pod });
         }
@@ -280,9 +367,30 @@ export class Kubelet {
     }
   }
 
+  /**
+   * canAdmitPod + rejectPod (HandlePodAdditions): a new pod the eviction manager refuses is
+   * Failed with the reason and "Pod was rejected: <message>", and never runs. A pod admitted
+   * before a restart (it has a status checkpoint that is not a rejection) is not judged again:
+   * running pods are untouched whatever the node's state now.
+   */
+  private admit(pod: V1Pod): boolean {
+    const id = uid(pod);
+    const previous = this.previousStatuses.get(id);
+    const rejectedBefore = previous?.phase === 'Failed' && previous.message?.startsWith(rejectedPrefix) === true;
+    if (previous && !rejectedBefore) return true;
+    const verdict = rejectedBefore ? { admit: false, reason: previous.reason ?? '', message: previous.message!.slice(rejectedPrefix.length) } : (this.evictionManager?.admit(pod) ?? { admit: true });
+    if (verdict.admit) return true;
+    this.rejected.add(id);
+    const message = `${rejectedPrefix}${verdict.message ?? ''}`;
+    this.log.warn('pod rejected', { pod: podFullName(pod), podUID: id, reason: verdict.reason, message });
+    if (!rejectedBefore) this.events.event({ kind: 'Pod', name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', uid: id }, 'Warning', verdict.reason ?? '', message);
+    this.statusManager.setPodStatus(pod, { phase: 'Failed', reason: verdict.reason ?? '', message, qosClass: getPodQOSClass(pod), startTime: previous?.startTime });
+    return false;
+  }
+
   private handlePlegEvent(e: PodLifecycleEvent): void {
     const pod = this.pods.get(e.podUid);
-    if (!pod) return; // not ours (yet): housekeeping deals with runtime-only pods
+    if (!pod || this.rejected.has(e.podUid)) return; // not ours (yet): housekeeping deals with runtime-only pods
     this.podWorkers.updatePod({ type: 'sync', pod });
   }
 
@@ -290,7 +398,7 @@ export class Kubelet {
     this.lastSyncLoopTick = this.deps.clock.now();
     for (const id of this.workQueue.getWork()) {
       const pod = this.pods.get(id);
-      if (pod) this.podWorkers.updatePod({ type: 'sync', pod });
+      if (pod && !this.rejected.has(id)) this.podWorkers.updatePod({ type: 'sync', pod });
       else if (this.podWorkers.info(id) && !this.podWorkers.info(id)!.finished) {
         // a runtime-only pod whose termination failed: try again
         const running = this.podCache.get(id);

@@ -3,3 +3,4 @@ export { KubeRuntimeManager, ReasonCache, podRef, type PodSyncResult, type SyncF
 export { computePodActions, findNextInitContainerToRun, podSandboxChanged, shouldContainerBeRestarted, type PodActions, type ProbeVerdict } from './actions.js';
 export { generatePodSandboxConfig, generateContainerConfig, podDNSConfig, parseResolvConf, managedHostsFile, podLogsDirectory, type NodeContext } from './config.js';
 export * from './labels.js';
+export { ContainerGC, defaultContainerGCPolicy, containerGCPeriodMs, selectContainersToRemove, evictableContainers, type ContainerGCPolicy, type PodStateProvider } from './gc.js';

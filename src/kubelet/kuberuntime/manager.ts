@@ -30,7 +30,7 @@ import type {
   RuntimeSandboxStatus,
 } from '../container/index.js';
 import type { EventRecorder, ObjectRef } from '../events/index.js';
-import { ImageError, ImagePuller } from '../images/index.js';
+import { ImageError, ImagePuller, type ImagePullSettings } from '../images/index.js';
 import { cleanupPodDir, makeMounts, setUpPodVolumes, terminationMessageFile, VolumeError, writeEtcHosts } from '../volumes/index.js';
 import { computePodActions, type ProbeVerdict } from './actions.js';
 import {
@@ -53,6 +53,7 @@ export type StartFailureReason =
   | 'ImagePullBackOff'
   | 'ErrImageNeverPull'
   | 'InvalidImageName'
+  | 'ImageInspectError'
   | 'CreateContainerConfigError'
   | 'CreateContainerError'
   | 'RunContainerError'
@@ -103,6 +104,8 @@ export interface KubeRuntimeManagerOptions {
   podLogsRoot: string;
   /** Name of the runtime for containerID URIs (containerd://...). */
   runtimeName?: string;
+  /** Image pull settings (serializeImagePulls, registryPullQPS, pull secrets, ...); kubelet defaults when absent. */
+  imagePulls?: ImagePullSettings;
 }
 
 const minimumGracePeriodSeconds = 2;
@@ -154,7 +157,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
     this.podLogsRoot = opts.podLogsRoot;
     this.runtimeName = opts.runtimeName ?? 'containerd';
     this.crashBackoff = new Backoff(opts.clock, 10_000, 300_000);
-    this.images = new ImagePuller(opts.runtime, opts.clock, opts.recorder);
+    this.images = new ImagePuller({ ...opts.imagePulls, runtime: opts.runtime, clock: opts.clock, recorder: opts.recorder, logger: opts.logger.child({ component: 'images' }) });
   }
 
   // ------------------------------------------------------------ reading the runtime
@@ -399,7 +402,7 @@ export class KubeRuntimeManager implements PodStatusProvider {
       imageUser = img.user;
     } catch (e) {
       if (e instanceof ImageError) {
-        if (e.reason === 'ImagePullBackOff' || e.reason === 'ErrImagePull') result.retryAt = Math.min(result.retryAt ?? Infinity, this.clock.now() + 10_000);
+        if (e.reason !== 'ErrImageNeverPull' && e.reason !== 'InvalidImageName') result.retryAt = Math.min(result.retryAt ?? Infinity, this.clock.now() + 10_000);
         return { reason: e.reason, message: e.message };
       }
       return { reason: 'ErrImagePull', message: errorMessage(e) };

@@ -61,6 +61,8 @@ export interface SimRegistryImage {
   pullError?: string;
   /** Basic-auth credentials the registry requires. */
   auth?: { username: string; password: string };
+  /** The runtime reports the image as pinned (never garbage collected). */
+  pinned?: boolean;
 }
 
 export interface SimRuntimeOptions {
@@ -86,6 +88,7 @@ interface SimImage {
   repoDigests: string[];
   size: number;
   defaultCommand?: string[];
+  pinned?: boolean;
 }
 
 interface SimSandbox {
@@ -756,6 +759,7 @@ export class SimRuntime implements Runtime {
     const existing = this.images.get(id);
     const image: SimImage = existing ?? { id, repoTags: [], repoDigests: [], size: img.size ?? defaultImageSize };
     if (img.defaultCommand) image.defaultCommand = img.defaultCommand;
+    if (img.pinned) image.pinned = true;
     // a tag names one image: move it
     for (const other of this.images.values()) {
       if (other !== image) other.repoTags = other.repoTags.filter((t) => t !== ref);
@@ -784,7 +788,7 @@ export class SimRuntime implements Runtime {
   }
 
   private toImage(img: SimImage): Image {
-    return { id: img.id, repoTags: [...img.repoTags], repoDigests: [...img.repoDigests], size: img.size, uid: null, username: '', pinned: false };
+    return { id: img.id, repoTags: [...img.repoTags], repoDigests: [...img.repoDigests], size: img.size, uid: null, username: '', pinned: img.pinned ?? false };
   }
 
   async listImages(filter?: { image?: string }): Promise<Image[]> {
