@@ -5,7 +5,6 @@ import { MemoryLogger } from '../../util/logger.js';
 import type { ImageFsInfo } from '../../runtime/types.js';
 import {
   cgroupV1WorkingSet,
-  fsStatsFromStatfs,
   hostReaders,
   makeSignalObservations,
   parseLoadavgTasks,
@@ -18,15 +17,6 @@ import {
 const Gi = 1024 ** 3;
 
 describe('observation parsing', () => {
-  it('statfs: capacity and available from blocks, inodes from files', () => {
-    assert.deepEqual(fsStatsFromStatfs({ bsize: 4096, blocks: 1000, bavail: 250, files: 500, ffree: 100 }), {
-      capacityBytes: 4096_000,
-      availableBytes: 1_024_000,
-      inodes: 500,
-      inodesFree: 100,
-    });
-  });
-
   it('meminfo, cgroup v1 working set, loadavg', () => {
     assert.deepEqual(parseMeminfo('MemTotal:       24683620 kB\nMemFree:        23620664 kB\nMemAvailable:   23902276 kB\n'), {
       memTotal: 24683620 * 1024,

@@ -23,6 +23,7 @@
 import { readFile, stat, statfs } from 'node:fs/promises';
 import type { Clock } from '../../util/clock.js';
 import { errorMessage } from '../../util/errors.js';
+import { fsStatsFromStatfs, type FsStats } from '../../util/statfs.js';
 import { nopLogger, type Logger } from '../../util/logger.js';
 import type { ImageFsInfo } from '../../runtime/types.js';
 import type { Signal } from './thresholds.js';
@@ -36,12 +37,7 @@ export interface SignalObservation {
 
 export type SignalObservations = Partial<Record<Signal, SignalObservation>>;
 
-export interface FsStats {
-  capacityBytes: number;
-  availableBytes: number;
-  inodes: number;
-  inodesFree: number;
-}
+export type { FsStats } from '../../util/statfs.js';
 
 export interface MemoryStats {
   capacityBytes: number;
@@ -61,20 +57,6 @@ export interface HostReaders {
   /** undefined when memory cannot be read. */
   memory(): Promise<MemoryStats | undefined>;
   pids(): Promise<PidStats | undefined>;
-}
-
-/** The statfs(2) fields used (Node's fs.StatsFs). */
-export interface StatfsResult {
-  bsize: number;
-  blocks: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-}
-
-/** cadvisor's filesystem figures from statfs. */
-export function fsStatsFromStatfs(s: StatfsResult): FsStats {
-  return { capacityBytes: s.blocks * s.bsize, availableBytes: s.bavail * s.bsize, inodes: s.files, inodesFree: s.ffree };
 }
 
 /** MemTotal and MemAvailable in bytes from /proc/meminfo text (undefined when absent). */

@@ -28,6 +28,7 @@ import { ConfigError, errorMessage } from '../../util/errors.js';
 import { normalizeImageRef } from '../../util/imageref.js';
 import { nopLogger, type Logger } from '../../util/logger.js';
 import { Counter, getOrCreate } from '../../util/metrics.js';
+import { Serializer } from '../../util/serial.js';
 import { statfsPath, type StatfsFn } from '../../util/statfs.js';
 import { nopRecorder, type EventRecorder, type ObjectRef } from '../events/index.js';
 
@@ -240,7 +241,7 @@ export class ImageGCManager {
   private startedAt: number;
   private prevFailed = false;
   /** Passes run one at a time (upstream: imageRecordsLock). */
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly serializer = new Serializer();
 
   constructor(opts: ImageGCManagerOptions) {
     const policy = { ...defaultImageGCPolicy, ...opts.policy };
@@ -325,7 +326,7 @@ export class ImageGCManager {
 
   /** One GC pass (upstream's GarbageCollect). Rejects when it could not free what the policy asks. */
   garbageCollect(): Promise<ImageGCResult> {
-    return this.serialize(() => this.collect());
+    return this.serializer.run(() => this.collect());
   }
 
   /**
@@ -333,7 +334,7 @@ export class ImageGCManager {
    * DeleteUnusedImages); resolves with the bytes freed. Removal errors are logged.
    */
   deleteUnusedImages(): Promise<number> {
-    return this.serialize(async () => {
+    return this.serializer.run(async () => {
       this.logger.info('Attempting to delete unused images');
       const now = this.clock.now();
       await this.detect(now);
@@ -344,12 +345,6 @@ export class ImageGCManager {
   }
 
   // ------------------------------------------------------------ internals
-
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
 
   private async periodicPass(): Promise<void> {
     try {

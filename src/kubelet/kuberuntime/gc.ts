@@ -34,6 +34,7 @@ import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, PodSandbox, Runtime } from '../../runtime/types.js';
 import type { Clock, Timer } from '../../util/clock.js';
+import { Serializer } from '../../util/serial.js';
 import { errorMessage } from '../../util/errors.js';
 import { nopLogger, type Logger } from '../../util/logger.js';
 import { nopRecorder, type EventRecorder, type ObjectRef } from '../events/index.js';
@@ -243,7 +244,7 @@ export class ContainerGC {
   private readonly cgroupParent: string;
   private timer: Timer | undefined;
   private prevFailed = false;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly serializer = new Serializer();
 
   constructor(opts: ContainerGCOptions) {
     this.opts = opts;
@@ -270,12 +271,12 @@ export class ContainerGC {
 
   /** One pass (upstream's GarbageCollect). Rejects (after doing what it could) when listing failed. */
   garbageCollect(): Promise<ContainerGCResult> {
-    return this.serialize(() => this.collect(false));
+    return this.serializer.run(() => this.collect(false));
   }
 
   /** A pass that also removes the containers of terminated pods that still exist (eviction's DeleteAllUnusedContainers). */
   deleteAllUnusedContainers(): Promise<ContainerGCResult> {
-    return this.serialize(() => this.collect(true));
+    return this.serializer.run(() => this.collect(true));
   }
 
   /** rmdir of the cgroup directories of one sandbox or container id in every controller (ENOENT/EBUSY ignored); returns how many went. */
@@ -294,12 +295,6 @@ export class ContainerGC {
   }
 
   // ------------------------------------------------------------ internals
-
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
 
   private async periodicPass(): Promise<void> {
     try {
