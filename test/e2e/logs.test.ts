@@ -83,9 +83,10 @@ if (!env.available) {
       assert.ok(files.includes('0.log'), 'the current file');
       assert.ok(files.some((f) => f.endsWith('.gz')), `older rotated files are compressed: ${files.join(' ')}`);
       assert.ok(files.length <= 3, `at most 3 files: ${files.join(' ')}`);
-      // still readable after rotations
+      // still readable after rotations; as upstream, tailLines counts the current file only, which
+      // may hold a single line right after a rotation
       const tail = await (await fetch(api(`/containerLogs/${ns}/ticker-logs-node/main?tailLines=2`))).text();
-      assert.match(tail, /^tick \d+\ntick \d+\n$/);
+      assert.match(tail, /^(tick \d+\n){1,2}$/);
       n.removeManifest('ticker.yaml');
     });
 

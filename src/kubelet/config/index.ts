@@ -6,3 +6,4 @@ export { FileSource, type FileSourceOptions, type WatchFn, type Watcher } from '
 export { HttpSource, maxManifestBytes, type HttpSourceOptions, type FetchFn, type FetchResponse } from './http.js';
 export { parseManifests, type ParsedManifests, type ParseOptions } from './manifest.js';
 export { applyStaticPodDefaults, decodeStaticPods, staticPodName, staticPodUID, type StaticPodSource, type StaticPodResult } from './static.js';
+export { ApiserverSource, nodePodListWatcher, decodePod, type PodListWatcher, type ApiserverSourceOptions } from './apiserver.js';

@@ -27,3 +27,4 @@ export {
   type StatusManagerOptions,
 } from './manager.js';
 export { FileStatusSink, loadStatusCheckpoints } from './checkpoint.js';
+export { ApiStatusSync, mergePodStatus, podStatusPatch, type ApiStatusSyncOptions } from './apisync.js';
