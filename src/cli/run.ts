@@ -7,7 +7,11 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { completeKubeletConfiguration, loadKubeletConfiguration, type ConfigNotice, type KubeletConfiguration } from '../config/index.js';
-import { Kubelet } from '../kubelet/kubelet.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Kubelet, type KubeletSettings } from '../kubelet/kubelet.js';
+import { parseThresholdConfig } from '../kubelet/eviction/index.js';
+import { parseTaints } from '../kubelet/nodestatus/index.js';
+import { kubeletCompatVersion } from '../version.js';
 import { defaultNodeDockerConfigPaths } from '../kubelet/images/index.js';
 import { detectNodeContext, nodeName } from '../kubelet/nodeinfo.js';
 import { LocalServer } from '../kubelet/server/index.js';
@@ -50,6 +54,9 @@ export interface RunFlags {
   minimumContainerTtlDuration?: string;
   maximumDeadContainersPerContainer?: string;
   maximumDeadContainers?: string;
+  kubeconfig?: string;
+  nodeLabels?: string;
+  registerWithTaints?: string;
   v: string;
   loggingFormat: 'json' | 'text';
 }
@@ -143,6 +150,9 @@ export function registerRunCommand(program: Command): void {
     .option('--minimum-container-ttl-duration <duration>', 'minimum age of a dead container before GC', '0s')
     .option('--maximum-dead-containers-per-container <n>', 'dead containers kept per container (-1: no limit)', '1')
     .option('--maximum-dead-containers <n>', 'dead containers kept in all (-1: no limit)', '-1')
+    .option('--kubeconfig <file>', 'cluster mode: join the cluster this kubeconfig points at (register the Node, run its pods)')
+    .option('--node-labels <list>', 'labels to register the Node with, "key=value,..." (cluster mode)')
+    .option('--register-with-taints <list>', 'taints to register the Node with, "key=value:Effect,..." (cluster mode)')
     .option('--v <level>', 'log verbosity: 0 info, 4+ debug', '0')
     .option('--logging-format <format>', 'json or text', 'json')
     .action(async (flags: RunFlags) => {
@@ -174,6 +184,27 @@ export function registerRunCommand(program: Command): void {
       runtime = instrumentRuntime(runtime, registry);
       mkdirSync(flags.rootDir, { recursive: true });
       mkdirSync(cfg.podLogsDir, { recursive: true });
+      const nodeContext = detectNodeContext({ nodeName: name, hostIP: flags.nodeIp, resolvConf: cfg.resolvConf, clusterDNS: cfg.clusterDNS, clusterDomain: cfg.clusterDomain, rootDir: flags.rootDir });
+      let cluster: KubeletSettings['cluster'];
+      if (flags.kubeconfig) {
+        const kubeConfig = new KubeConfig();
+        kubeConfig.loadFromFile(flags.kubeconfig);
+        cluster = {
+          kubeConfig,
+          node: {
+            nodeName: name,
+            hostname: name,
+            nodeIP: nodeContext.hostIP,
+            maxPods: cfg.maxPods,
+            kubeletVersion: kubeletCompatVersion,
+            kubeletPort: cfg.port,
+            nodeLabels: parseMapFlag(flags.nodeLabels ?? '', 'nodeLabels', '--node-labels', '='),
+            registerWithTaints: parseTaints(flags.registerWithTaints ?? ''),
+            hardEvictionThresholds: parseThresholdConfig({ evictionHard: cfg.evictionHard }).filter((t) => !t.gracePeriodMs),
+          },
+        };
+        logger.info('cluster mode', { kubeconfig: flags.kubeconfig, server: kubeConfig.getCurrentCluster()?.server });
+      }
       const kubelet = new Kubelet(
         {
           nodeName: name,
@@ -184,7 +215,7 @@ export function registerRunCommand(program: Command): void {
           syncFrequencyMs: parseDuration(cfg.syncFrequency),
           fileCheckFrequencyMs: parseDuration(cfg.fileCheckFrequency),
           httpCheckFrequencyMs: parseDuration(cfg.httpCheckFrequency),
-          node: detectNodeContext({ nodeName: name, hostIP: flags.nodeIp, resolvConf: cfg.resolvConf, clusterDNS: cfg.clusterDNS, clusterDomain: cfg.clusterDomain, rootDir: flags.rootDir }),
+          node: nodeContext,
           runtimeName,
           containerLogMaxSize: cfg.containerLogMaxSize,
           containerLogMaxFiles: cfg.containerLogMaxFiles,
@@ -205,6 +236,7 @@ export function registerRunCommand(program: Command): void {
           sandboxImage: flags.podInfraContainerImage ?? 'localhost/pause:3.9',
           containerGC: containerGCPolicy(flags),
           eviction: { evictionHard: cfg.evictionHard, evictionPressureTransitionPeriod: cfg.evictionPressureTransitionPeriod },
+          ...(cluster ? { cluster } : {}),
         },
         { runtime, clock, logger, registry },
       );

@@ -16,7 +16,7 @@
 
 import type { V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { Histogram, type Registry } from 'prom-client';
-import { podFullName } from '../api/podutil.js';
+import { isStaticPod, podFullName } from '../api/podutil.js';
 import { getPodQOSClass } from '../api/qos.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
@@ -31,6 +31,12 @@ import { ContainerGC, KubeRuntimeManager, podLogsDirectory, type ContainerGCPoli
 import { EvictionManager, isCriticalPodForNodelet, newEvictionManager, type EvictionSettings, type HostReaders } from './eviction/index.js';
 import { ImageGCManager, type ImageGCPolicy, type ImagePullSettings } from './images/index.js';
 import type { StatfsFn } from '../util/statfs.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiserverSource, nodePodListWatcher } from './config/index.js';
+import { ApiStatusSync, type StatusSink } from './status/index.js';
+import { hostMachineReaders, NodeStatusManager, readMachineFacts, runtimeStateErrors, type NodeSettings, type StatusInputs } from './nodestatus/index.js';
+import { NodeLeaseController } from './nodelease/index.js';
+import { MirrorClient } from './pod/index.js';
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
 import { ProbeManager } from './prober/index.js';
@@ -63,6 +69,11 @@ export interface KubeletSettings {
   cgroupRoot?: string;
   /** evictionHard and friends; absent: no eviction manager (no disk-space admission). */
   eviction?: EvictionSettings;
+  /**
+   * Cluster mode (--kubeconfig): the node registers and reports its status, renews its Lease,
+   * runs the pods bound to it and patches their statuses. Absent: standalone.
+   */
+  cluster?: { kubeConfig: KubeConfig; node: NodeSettings };
 }
 
 export interface KubeletDeps {
@@ -111,6 +122,14 @@ export class Kubelet {
   readonly imageGC: ImageGCManager;
   readonly containerGC: ContainerGC;
   readonly evictionManager: EvictionManager | undefined;
+  /** Cluster mode only. */
+  readonly apiSource: ApiserverSource | undefined;
+  readonly apiStatusSync: ApiStatusSync | undefined;
+  readonly nodeStatus: NodeStatusManager | undefined;
+  readonly nodeLease: NodeLeaseController | undefined;
+  private readonly mirrorClient: MirrorClient | undefined;
+  /** When the runtime last answered Status with RuntimeReady (the node's Ready condition). */
+  private lastBaseRuntimeSync: number | undefined;
   private readonly podWorkers: PodWorkers;
   /** Pods admission rejected (phase Failed): never handed to a pod worker. */
   private readonly rejected = new Set<string>();
@@ -143,7 +162,39 @@ export class Kubelet {
     this.events = new LocalEventStore(clock, logger.child({ component: 'events' }));
     // standalone: the last statuses survive a restart in <root-dir>/pods/<uid>/status.json
     this.previousStatuses = loadStatusCheckpoints(settings.rootDir, logger);
-    this.statusManager = new StatusManager({ clock, logger: logger.child({ component: 'status' }), sink: new FileStatusSink(settings.rootDir, logger.child({ component: 'status' })) });
+    const checkpoints = new FileStatusSink(settings.rootDir, logger.child({ component: 'status' }));
+    let sink: StatusSink = checkpoints;
+    if (settings.cluster) {
+      const { kubeConfig } = settings.cluster;
+      this.apiSource = new ApiserverSource({
+        clock,
+        listWatcher: nodePodListWatcher(kubeConfig, settings.nodeName),
+        onSet: (pods) => this.podConfig.set('api', pods),
+        logger: logger.child({ component: 'config', source: 'api' }),
+      });
+      const apiSync = new ApiStatusSync({
+        clock,
+        kubeConfig,
+        logger: logger.child({ component: 'status', sink: 'api' }),
+        canBeDeleted: (id) => this.podWorkers.info(id)?.finished ?? false,
+        couldHaveRunningContainers: (id) => !(this.podWorkers.info(id)?.finished ?? true),
+        lookupApiPod: (id) => this.apiSource?.getPod(id),
+      });
+      this.apiStatusSync = apiSync;
+      // the API holds the statuses; the local checkpoints keep serving restarts and the CLI
+      sink = { push: (c) => Promise.all([checkpoints.push(c), apiSync.push(c)]).then(() => undefined), forget: (id) => apiSync.forget(id) };
+      this.nodeStatus = new NodeStatusManager({
+        kubeConfig,
+        clock,
+        settings: settings.cluster.node,
+        sources: { inputs: () => this.nodeStatusInputs() },
+        logger: logger.child({ component: 'nodestatus' }),
+        recorder: this.events,
+      });
+      this.nodeLease = new NodeLeaseController({ kubeConfig, clock, nodeName: settings.nodeName, logger: logger.child({ component: 'nodelease' }) });
+      this.mirrorClient = new MirrorClient({ kubeConfig, nodeName: settings.nodeName, nodeUID: () => this.nodeStatus?.node()?.metadata?.uid, logger: logger.child({ component: 'mirror' }) });
+    }
+    this.statusManager = new StatusManager({ clock, logger: logger.child({ component: 'status' }), sink });
     this.runtimeManager = new KubeRuntimeManager({
       runtime,
       clock,
@@ -295,6 +346,13 @@ export class Kubelet {
       });
       this.sources.push(src);
     }
+    if (this.apiSource) {
+      this.expectedSources.push('api');
+      this.sources.push(this.apiSource);
+      this.nodeStatus!.start();
+      this.nodeLease!.start();
+      this.apiStatusSync!.start();
+    }
     this.pleg.start();
     this.imageGC.start();
     this.containerGC.start();
@@ -322,11 +380,39 @@ export class Kubelet {
     this.timers = [];
     for (const s of this.sources) s.stop();
     this.evictionManager?.stop();
+    await Promise.all([this.nodeStatus?.stop(), this.nodeLease?.stop(), this.apiStatusSync?.stop()]);
     this.imageGC.stop();
     this.containerGC.stop();
     this.probeManager.stop();
     await this.logManager.stop();
     await this.pleg.stop();
+  }
+
+  /** What the node status setters read (cluster mode), every nodeStatusUpdateFrequency. */
+  private async nodeStatusInputs(): Promise<StatusInputs> {
+    const { runtime, clock } = this.deps;
+    const [machine, version, status] = await Promise.all([
+      readMachineFacts(hostMachineReaders, this.settings.rootDir).catch(() => undefined),
+      runtime.version().catch(() => undefined),
+      runtime.status().catch(() => undefined),
+    ]);
+    const cond = (type: string) => status?.status.conditions.find((c) => c.type === type) ?? null;
+    const runtimeReady = status ? cond('RuntimeReady') : undefined;
+    if (runtimeReady?.status) this.lastBaseRuntimeSync = clock.now();
+    const pleg = this.pleg.healthy();
+    return {
+      machine,
+      runtime: version ? { name: version.runtimeName, version: version.runtimeVersion } : undefined,
+      runtimeType: this.settings.runtimeName,
+      images: this.imageGC.getImageList(),
+      pressure: this.evictionManager?.pressure() ?? [],
+      readyErrors: runtimeStateErrors({
+        now: clock.now(),
+        lastBaseRuntimeSync: this.lastBaseRuntimeSync,
+        healthChecks: [{ name: 'PLEG', ok: pleg.ok, message: pleg.message }],
+        ...(status ? { runtimeReady, networkReady: cond('NetworkReady') } : {}),
+      }),
+    };
   }
 
   // ------------------------------------------------------------ syncLoop handlers
@@ -418,6 +504,13 @@ export class Kubelet {
     this.housekeepingRunning = true;
     try {
       this.probeManager.cleanupPods(new Set(this.pods.keys()));
+      if (this.mirrorClient && this.apiSource) {
+        // every admitted static pod that is not being deleted has its mirror pod in the API
+        const staticPods = [...this.pods.values()].filter((p) => isStaticPod(p) && !this.rejected.has(uid(p)) && !p.metadata?.deletionTimestamp);
+        await this.mirrorClient
+          .reconcile({ staticPods, mirrorPods: this.apiSource.mirrorPods(), canCreate: this.nodeStatus?.node()?.metadata?.uid !== undefined })
+          .catch((e: unknown) => this.log.warn('mirror pod reconcile failed', { err: errorMessage(e) }));
+      }
       for (const status of this.podCache.getAll()) {
         if (this.pods.has(status.uid) || status.containerStatuses.length + status.sandboxStatuses.length === 0) continue;
         // only pods this node created: other nodelets (or a kubelet) may share the runtime

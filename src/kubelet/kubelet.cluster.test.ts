@@ -1,0 +1,112 @@
+// The kubelet in cluster mode on the simulated runtime, against the project's test API server:
+// the node registers and turns Ready, renews its Lease, runs a pod bound to it and patches the
+// pod's status, and gives its static pod a mirror pod. The API calls are real HTTP, so the fake
+// clock is advanced in small steps with a short real pause between them.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as pause } from 'node:timers/promises';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { SimRuntime } from '../runtime/sim/index.js';
+import { FakeClock } from '../util/clock.js';
+import { MemoryLogger } from '../util/logger.js';
+import { newRegistry } from '../util/metrics.js';
+import { startTestApiServer, type TestApiServer } from '../../test/apiserver/index.js';
+import { Kubelet } from './kubelet.js';
+
+const image = '127.0.0.1:5000/busybox:1.0';
+
+describe('kubelet in cluster mode (simulated runtime, test API server)', () => {
+  let s: TestApiServer;
+  let dir: string;
+  let clock: FakeClock;
+  let sim: SimRuntime;
+  let k: Kubelet;
+
+  before(async () => {
+    s = await startTestApiServer();
+    dir = mkdtempSync(join(tmpdir(), 'nodelet-cluster-'));
+    mkdirSync(join(dir, 'manifests'), { recursive: true });
+    clock = new FakeClock(Date.now());
+    sim = new SimRuntime({ clock, images: [{ ref: 'localhost/pause:3.9' }], registry: [{ ref: image, defaultCommand: ['sh'] }] });
+    k = new Kubelet(
+      {
+        nodeName: 'sim-node',
+        rootDir: join(dir, 'root'),
+        podLogsDir: join(dir, 'logs'),
+        staticPodPath: join(dir, 'manifests'),
+        staticPodURL: '',
+        syncFrequencyMs: 60_000,
+        fileCheckFrequencyMs: 20_000,
+        httpCheckFrequencyMs: 20_000,
+        node: { nodeName: 'sim-node', hostIP: '192.0.2.10', resolvConf: 'nameserver 192.0.2.53\n', clusterDNS: [], clusterDomain: 'cluster.local', memoryCapacity: 8 << 30, allocatableCpuMillis: 2000, allocatableMemory: 8 << 30 },
+        runtimeName: 'sim',
+        cgroupRoot: join(dir, 'cgroup'),
+        cluster: { kubeConfig: s.kubeconfig({ node: 'sim-node' }), node: { nodeName: 'sim-node', hostname: 'sim-node', nodeIP: '192.0.2.10', maxPods: 110, kubeletVersion: 'v1.30.0', kubeletPort: 10250, nodeLabels: { 'example.com/pool': 'a' } } },
+      },
+      { runtime: sim, clock, logger: new MemoryLogger(), registry: newRegistry(), rand: () => 0, statfs: async () => ({ capacityBytes: 100 << 30, availableBytes: 80 << 30, inodes: 1e6, inodesFree: 9e5 }) },
+    );
+    k.start();
+  });
+
+  after(async () => {
+    await k.stop();
+    sim.close();
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Advances the fake clock in 100 ms steps (real I/O gets 5 ms each) until check() holds. */
+  async function until<T>(what: string, check: () => T | undefined | false, maxMs = 60_000): Promise<T> {
+    for (let t = 0; t <= maxMs; t += 100) {
+      const v = check();
+      if (v) return v;
+      await clock.advance(100);
+      await pause(5); // real time for the HTTP round trips (the only real wait: the API is real I/O)
+    }
+    throw new Error(`timed out (simulated ${maxMs} ms) waiting for ${what}`);
+  }
+
+  it('registers its Node, turns Ready and renews its Lease', async () => {
+    const node = await until('a Ready node', () => {
+      const n = s.get('nodes', '', 'sim-node') as { metadata: { labels: Record<string, string> }; status?: { conditions?: { type: string; status: string; reason: string }[] } } | undefined;
+      return n?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
+    });
+    assert.equal(node.metadata.labels['kubernetes.io/hostname'], 'sim-node');
+    assert.equal(node.metadata.labels['example.com/pool'], 'a');
+    assert.equal(node.status!.conditions!.find((c) => c.type === 'Ready')!.reason, 'KubeletReady');
+    const lease = await until('the Lease', () => s.get('leases', 'kube-node-lease', 'sim-node') as { spec: { renewTime: string; holderIdentity: string } } | undefined);
+    assert.equal(lease.spec.holderIdentity, 'sim-node');
+    const first = lease.spec.renewTime;
+    await until('a renewal', () => (s.get('leases', 'kube-node-lease', 'sim-node') as { spec: { renewTime: string } }).spec.renewTime !== first);
+  });
+
+  it('runs a pod bound to it and patches its status Running in the API', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    await api.createNamespacedPod({
+      namespace: 'default',
+      // no service-account token volume (the projected kube-api-access volume comes next)
+      body: { metadata: { name: 'web' }, spec: { nodeName: 'sim-node', automountServiceAccountToken: false, terminationGracePeriodSeconds: 2, containers: [{ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'] }] } },
+    });
+    const pod = await until('web Running in the API', () => {
+      const p = s.get('pods', 'default', 'web') as V1Pod | undefined;
+      return p?.status?.phase === 'Running' ? p : undefined;
+    });
+    assert.equal(pod.status?.containerStatuses?.[0]?.ready, true);
+    assert.equal(pod.status?.hostIP, '192.0.2.10');
+    const running = await sim.listContainers({ state: 'CONTAINER_RUNNING' });
+    assert.ok(running.some((c) => c.labels['io.kubernetes.pod.name'] === 'web'), 'the container runs in the runtime');
+  });
+
+  it('gives a static pod a mirror pod in the API, with its status', async () => {
+    writeFileSync(join(dir, 'manifests', 'static.yaml'), `apiVersion: v1\nkind: Pod\nmetadata: { name: st, namespace: default }\nspec:\n  containers:\n    - name: main\n      image: ${image}\n      command: ["sh", "-c", "exec sleep 3600"]\n`);
+    const mirror = await until('the mirror pod Running', () => {
+      const p = s.get('pods', 'default', 'st-sim-node') as V1Pod | undefined;
+      return p?.status?.phase === 'Running' ? p : undefined;
+    });
+    assert.ok(mirror.metadata?.annotations?.['kubernetes.io/config.mirror']);
+    assert.equal(mirror.metadata?.ownerReferences?.[0]?.kind, 'Node');
+  });
+});
