@@ -12,7 +12,7 @@ import { newRegistry } from '../util/metrics.js';
 import { RuntimeError } from '../runtime/index.js';
 import { SimRuntime } from '../runtime/sim/index.js';
 import type { FetchFn } from './config/index.js';
-import { Kubelet, type KubeletSettings } from './kubelet.js';
+import { Kubelet, type KubeletDeps, type KubeletSettings } from './kubelet.js';
 import type { HostReaders } from './eviction/index.js';
 
 const image = '127.0.0.1:5000/busybox:1.0';
@@ -52,7 +52,7 @@ describe('kubelet on the simulated runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function newKubelet(extra: { staticPodURL?: string; fetch?: FetchFn; settings?: Partial<KubeletSettings> } = {}): Kubelet {
+  function newKubelet(extra: { staticPodURL?: string; fetch?: FetchFn; settings?: Partial<KubeletSettings>; deps?: Partial<KubeletDeps> } = {}): Kubelet {
     const k = new Kubelet(
       {
         nodeName: 'sim-node',
@@ -68,7 +68,7 @@ describe('kubelet on the simulated runtime', () => {
         cgroupRoot: join(dir, 'cgroup'),
         ...extra.settings,
       },
-      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, ...(extra.fetch ? { fetch: extra.fetch } : {}), statfs: async () => ({ capacityBytes: 100 << 30, availableBytes: 80 << 30, inodes: 1e6, inodesFree: 9e5 }) },
+      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, ...(extra.fetch ? { fetch: extra.fetch } : {}), statfs: async () => ({ capacityBytes: 100 << 30, availableBytes: 80 << 30, inodes: 1e6, inodesFree: 9e5 }), ...extra.deps },
     );
     kubelets.push(k);
     return k;
@@ -150,11 +150,8 @@ describe('kubelet on the simulated runtime', () => {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(dir, 'manifests'), { recursive: true });
     write('old.yaml', manifest('old', 'exec sleep 3600'));
-    const k = new Kubelet(
-      { ...newKubelet().settings, eviction: { evictionHard: { 'nodefs.available': '10%', 'imagefs.available': '15%' }, evictionPressureTransitionPeriod: '5m0s' } },
-      { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, evictionReaders },
-    );
-    kubelets.push(k);
+    const withPressureWatch = { settings: { eviction: { evictionHard: { 'nodefs.available': '10%', 'imagefs.available': '15%' }, evictionPressureTransitionPeriod: '5m0s' } }, deps: { evictionReaders } };
+    const k = newKubelet(withPressureWatch);
     k.start();
     await run(5_000);
     assert.equal(pod(k, 'old')?.status?.phase, 'Running');
@@ -178,8 +175,7 @@ describe('kubelet on the simulated runtime', () => {
     // still Failed after a nodelet restart, even once the pressure is gone
     await k.stop();
     available = 50 * Gi;
-    const k2 = new Kubelet(k.settings, { runtime: sim, clock, logger, registry: newRegistry(), rand: () => 0, evictionReaders });
-    kubelets.push(k2);
+    const k2 = newKubelet(withPressureWatch);
     k2.start();
     await run(25_000);
     assert.equal(pod(k2, 'new')?.status?.phase, 'Failed');

@@ -315,10 +315,7 @@ export class Kubelet {
     this.podConfig.onUpdate((u) => this.handlePodUpdate(u));
     this.pleg.watch((e) => this.handlePlegEvent(e));
     // a probe result that changes readiness, or a liveness failure, syncs the pod
-    this.probeManager.onUpdate((podUid) => {
-      const pod = this.pods.get(podUid);
-      if (pod && !this.rejected.has(podUid)) this.podWorkers.updatePod({ type: 'sync', pod });
-    });
+    this.probeManager.onUpdate((podUid) => void this.requestSync(podUid));
     this.probeManager.start();
     this.logManager.start();
     if (this.settings.staticPodPath) {
@@ -474,18 +471,24 @@ export class Kubelet {
     return false;
   }
 
-  private handlePlegEvent(e: PodLifecycleEvent): void {
-    const pod = this.pods.get(e.podUid);
-    if (!pod || this.rejected.has(e.podUid)) return; // not ours (yet): housekeeping deals with runtime-only pods
+  /** Syncs a desired, admitted pod; false when there is none (rejected pods never reach a worker). */
+  private requestSync(id: string): boolean {
+    const pod = this.pods.get(id);
+    if (!pod || this.rejected.has(id)) return false;
     this.podWorkers.updatePod({ type: 'sync', pod });
+    return true;
+  }
+
+  private handlePlegEvent(e: PodLifecycleEvent): void {
+    // a pod no source has: housekeeping deals with runtime-only pods
+    this.requestSync(e.podUid);
   }
 
   private syncTick(): void {
     this.lastSyncLoopTick = this.deps.clock.now();
     for (const id of this.workQueue.getWork()) {
-      const pod = this.pods.get(id);
-      if (pod && !this.rejected.has(id)) this.podWorkers.updatePod({ type: 'sync', pod });
-      else if (this.podWorkers.info(id) && !this.podWorkers.info(id)!.finished) {
+      if (this.requestSync(id)) continue;
+      if (this.podWorkers.info(id) && !this.podWorkers.info(id)!.finished) {
         // a runtime-only pod whose termination failed: try again
         const running = this.podCache.get(id);
         this.podWorkers.updatePod({ type: 'kill', runningPod: running });
