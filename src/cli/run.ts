@@ -7,7 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { completeKubeletConfiguration, loadKubeletConfiguration, type ConfigNotice, type KubeletConfiguration } from '../config/index.js';
-import { KubeConfig } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import { loadClientCert, loadKubeConfig, newKubeletClientCertificateManager, type CertificateManager } from '../kubelet/certificates/index.js';
 import { Kubelet, type KubeletSettings } from '../kubelet/kubelet.js';
 import { parseThresholdConfig } from '../kubelet/eviction/index.js';
 import { parseTaints } from '../kubelet/nodestatus/index.js';
@@ -57,6 +58,18 @@ export interface RunFlags {
   kubeconfig?: string;
   nodeLabels?: string;
   registerWithTaints?: string;
+  bootstrapKubeconfig?: string;
+  certDir?: string;
+  rotateCertificates?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  clientCaFile?: string;
+  anonymousAuth?: string;
+  authenticationTokenWebhook?: string;
+  authorizationMode?: string;
+  address?: string;
+  port?: string;
+  readOnlyPort?: string;
   v: string;
   loggingFormat: 'json' | 'text';
 }
@@ -92,7 +105,28 @@ export function resolveConfig(flags: RunFlags, notices: ConfigNotice[]): Kubelet
   for (const [v, field, flag] of ints) if (v !== undefined) over[field] = intFlag(v, field, flag);
   if (flags.minimumImageTtlDuration !== undefined) over['imageMinimumGCAge'] = flags.minimumImageTtlDuration;
   if (flags.evictionHard !== undefined) over['evictionHard'] = parseMapFlag(flags.evictionHard, 'evictionHard', '--eviction-hard', '<');
+  // the kubelet API's flags (upstream keeps them as deprecated aliases of the config fields)
+  const bools: Array<[string | undefined, string, string]> = [
+    [flags.rotateCertificates, 'rotateCertificates', '--rotate-certificates'],
+  ];
+  for (const [v, field, flag] of bools) if (v !== undefined) over[field] = boolFlag(v, field, flag);
+  if (flags.tlsCertFile !== undefined) over['tlsCertFile'] = flags.tlsCertFile;
+  if (flags.tlsPrivateKeyFile !== undefined) over['tlsPrivateKeyFile'] = flags.tlsPrivateKeyFile;
+  if (flags.address !== undefined) over['address'] = flags.address;
+  if (flags.port !== undefined) over['port'] = intFlag(flags.port, 'port', '--port');
+  if (flags.readOnlyPort !== undefined) over['readOnlyPort'] = intFlag(flags.readOnlyPort, 'readOnlyPort', '--read-only-port');
+  const authn = structuredClone(base.authentication);
+  if (flags.clientCaFile !== undefined) authn.x509.clientCAFile = flags.clientCaFile;
+  if (flags.anonymousAuth !== undefined) authn.anonymous.enabled = boolFlag(flags.anonymousAuth, 'authentication.anonymous.enabled', '--anonymous-auth');
+  if (flags.authenticationTokenWebhook !== undefined) authn.webhook.enabled = boolFlag(flags.authenticationTokenWebhook, 'authentication.webhook.enabled', '--authentication-token-webhook');
+  over['authentication'] = authn;
+  if (flags.authorizationMode !== undefined) over['authorization'] = { ...base.authorization, mode: flags.authorizationMode };
   return completeKubeletConfiguration(over, 'flags');
+}
+
+function boolFlag(v: string, field: string, flag: string): boolean {
+  if (v !== 'true' && v !== 'false') throw new ValidationError('flags', field, `${flag}: must be true or false, got "${v}"`);
+  return v === 'true';
 }
 
 /** An int flag parsed strictly, as pflag does ("" or "12x" is an error, not 0); "-1" allowed where said. */
@@ -153,6 +187,18 @@ export function registerRunCommand(program: Command): void {
     .option('--kubeconfig <file>', 'cluster mode: join the cluster this kubeconfig points at (register the Node, run its pods)')
     .option('--node-labels <list>', 'labels to register the Node with, "key=value,..." (cluster mode)')
     .option('--register-with-taints <list>', 'taints to register the Node with, "key=value:Effect,..." (cluster mode)')
+    .option('--bootstrap-kubeconfig <file>', 'TLS bootstrap: credentials allowed to request the node\'s client certificate; writes --kubeconfig')
+    .option('--cert-dir <dir>', 'where certificates and keys go (default <root-dir>/pki)')
+    .option('--rotate-certificates <bool>', 'rotate the client certificate by CSR as it nears expiry (rotateCertificates)')
+    .option('--tls-cert-file <file>', 'serving certificate of the kubelet API (tlsCertFile; default self-signed in --cert-dir)')
+    .option('--tls-private-key-file <file>', 'its private key (tlsPrivateKeyFile)')
+    .option('--client-ca-file <file>', 'CA bundle that client certificates of the kubelet API are checked against (authentication.x509.clientCAFile)')
+    .option('--anonymous-auth <bool>', 'let unauthenticated requests to the kubelet API through as system:anonymous (default false)')
+    .option('--authentication-token-webhook <bool>', 'check bearer tokens with TokenReview (default true)')
+    .option('--authorization-mode <mode>', 'Webhook (SubjectAccessReview) or AlwaysAllow (default Webhook)')
+    .option('--address <ip>', 'address of the kubelet API (default 0.0.0.0)')
+    .option('--port <port>', 'port of the kubelet API (default 10250; cluster mode)')
+    .option('--read-only-port <port>', 'the unauthenticated read-only port (default 0: off; nodelet does not serve it)')
     .option('--v <level>', 'log verbosity: 0 info, 4+ debug', '0')
     .option('--logging-format <format>', 'json or text', 'json')
     .action(async (flags: RunFlags) => {
@@ -186,9 +232,17 @@ export function registerRunCommand(program: Command): void {
       mkdirSync(cfg.podLogsDir, { recursive: true });
       const nodeContext = detectNodeContext({ nodeName: name, hostIP: flags.nodeIp, resolvConf: cfg.resolvConf, clusterDNS: cfg.clusterDNS, clusterDomain: cfg.clusterDomain, rootDir: flags.rootDir });
       let cluster: KubeletSettings['cluster'];
+      let clientCertManager: CertificateManager | undefined;
       if (flags.kubeconfig) {
-        const kubeConfig = new KubeConfig();
-        kubeConfig.loadFromFile(flags.kubeconfig);
+        const certDir = flags.certDir ?? join(flags.rootDir, 'pki');
+        // TLS bootstrap (LoadClientCert): a missing or expired kubeconfig is made from a CSR
+        const kubeConfig = flags.bootstrapKubeconfig
+          ? await loadClientCert({ kubeconfigPath: flags.kubeconfig, bootstrapKubeconfigPath: flags.bootstrapKubeconfig, certDir, nodeName: name, clock, logger: logger.child({ component: 'bootstrap' }) })
+          : loadKubeConfig(flags.kubeconfig);
+        if (cfg.rotateCertificates) {
+          clientCertManager = newKubeletClientCertificateManager({ certDir, nodeName: name, kubeConfig, clock, logger: logger.child({ component: 'certificates' }), registry });
+          clientCertManager.start();
+        }
         cluster = {
           kubeConfig,
           node: {
@@ -259,6 +313,7 @@ export function registerRunCommand(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
       await kubelet.stop();
+      clientCertManager?.stop();
       await server.close();
       runtime.close();
     });

@@ -21,6 +21,20 @@ describe('KubeletConfiguration', () => {
     assert.equal(c.runtimeRequestTimeout, '2m0s');
   });
 
+  it('has the kubelet API defaults: webhook authn (2m cache) and authz (5m/30s), anonymous off, read-only port 0', () => {
+    const c = completeKubeletConfiguration({});
+    assert.deepEqual(c.authentication, { x509: { clientCAFile: '' }, webhook: { enabled: true, cacheTTL: '2m0s' }, anonymous: { enabled: false } });
+    assert.deepEqual(c.authorization, { mode: 'Webhook', webhook: { cacheAuthorizedTTL: '5m0s', cacheUnauthorizedTTL: '30s' } });
+    assert.equal(c.readOnlyPort, 0);
+    assert.equal(c.port, 10250);
+    assert.equal(c.rotateCertificates, false);
+  });
+
+  it('merges a partial authentication block over the defaults', () => {
+    const c = completeKubeletConfiguration({ authentication: { x509: { clientCAFile: '/etc/ca.crt' }, anonymous: { enabled: true } } });
+    assert.deepEqual(c.authentication, { x509: { clientCAFile: '/etc/ca.crt' }, webhook: { enabled: true, cacheTTL: '2m0s' }, anonymous: { enabled: true } });
+  });
+
   it('reads a YAML file', () => {
     const c = loadKubeletConfiguration(
       file('ok.yaml', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncontainerRuntimeEndpoint: unix:///tmp/x.sock\nruntimeRequestTimeout: 30s\n'),
@@ -36,6 +50,9 @@ describe('KubeletConfiguration', () => {
     ['empty endpoint', 'containerRuntimeEndpoint: ""\n', /containerRuntimeEndpoint: must be a non-empty endpoint/, ValidationError],
     ['not YAML', 'a: [1, 2\n', /is not valid YAML/, ConfigError],
     ['a list', '- a\n- b\n', /must hold one KubeletConfiguration object/, ConfigError],
+    ['an unknown authorization mode', 'authorization: { mode: RBAC }\n', /authorization\.mode: must be one of Webhook, AlwaysAllow, got "RBAC"/, ValidationError],
+    ['a bad nested duration', 'authentication: { webhook: { cacheTTL: later } }\n', /authentication\.webhook\.cacheTTL: invalid duration/, ValidationError],
+    ['an unknown nested field', 'authentication: { oidc: {} }\n', /authentication\.oidc: unknown field/, ValidationError],
   ];
   bad.forEach(([name, text, re, cls], i) => {
     it(`rejects ${name} naming the file and field`, () => {

@@ -61,6 +61,36 @@ export interface KubeletConfiguration {
   evictionHard: Record<string, string>;
   /** How long a pressure condition stays after its threshold stops being met. */
   evictionPressureTransitionPeriod: string;
+  /** Serve the kubelet API on address:port (cluster mode). */
+  enableServer: boolean;
+  /** Serving certificate and key files; empty: self-signed in --cert-dir (or by CSR with serverTLSBootstrap). */
+  tlsCertFile: string;
+  tlsPrivateKeyFile: string;
+  /** Rotate the client certificate by CSR as it nears expiry. */
+  rotateCertificates: boolean;
+  /** Request the serving certificate by CSR (kubernetes.io/kubelet-serving) instead of a self-signed one. */
+  serverTLSBootstrap: boolean;
+  /** Who may call the kubelet API on :10250. */
+  authentication: KubeletAuthentication;
+  authorization: KubeletAuthorization;
+  /** Events per second to the API (0: no limit) and the burst above it. */
+  eventRecordQPS: number;
+  eventBurst: number;
+  /** How often the node status is computed, and posted when unchanged. */
+  nodeStatusUpdateFrequency: string;
+  nodeStatusReportFrequency: string;
+  nodeLeaseDurationSeconds: number;
+}
+
+export interface KubeletAuthentication {
+  x509: { clientCAFile: string };
+  webhook: { enabled: boolean; cacheTTL: string };
+  anonymous: { enabled: boolean };
+}
+
+export interface KubeletAuthorization {
+  mode: 'Webhook' | 'AlwaysAllow';
+  webhook: { cacheAuthorizedTTL: string; cacheUnauthorizedTTL: string };
 }
 
 export const defaultRuntimeEndpoint = 'unix:///run/containerd/containerd.sock';
@@ -107,10 +137,22 @@ export function defaultKubeletConfiguration(): KubeletConfiguration {
     imageGCLowThresholdPercent: 80,
     evictionHard: { ...defaultEvictionHard },
     evictionPressureTransitionPeriod: '5m0s',
+    enableServer: true,
+    tlsCertFile: '',
+    tlsPrivateKeyFile: '',
+    rotateCertificates: false,
+    serverTLSBootstrap: false,
+    authentication: { x509: { clientCAFile: '' }, webhook: { enabled: true, cacheTTL: '2m0s' }, anonymous: { enabled: false } },
+    authorization: { mode: 'Webhook', webhook: { cacheAuthorizedTTL: '5m0s', cacheUnauthorizedTTL: '30s' } },
+    eventRecordQPS: 50,
+    eventBurst: 100,
+    nodeStatusUpdateFrequency: '10s',
+    nodeStatusReportFrequency: '5m0s',
+    nodeLeaseDurationSeconds: 40,
   };
 }
 
-type FieldKind = 'string' | 'duration' | 'port' | 'int' | 'stringList' | 'bool' | 'percent' | 'stringMap';
+type FieldKind = 'string' | 'duration' | 'port' | 'int' | 'stringList' | 'bool' | 'percent' | 'stringMap' | { oneOf: string[] } | { [sub: string]: FieldKind };
 const fieldKinds: Record<Exclude<keyof KubeletConfiguration, 'apiVersion' | 'kind'>, FieldKind> = {
   containerRuntimeEndpoint: 'string',
   imageServiceEndpoint: 'string',
@@ -142,14 +184,24 @@ const fieldKinds: Record<Exclude<keyof KubeletConfiguration, 'apiVersion' | 'kin
   imageGCLowThresholdPercent: 'percent',
   evictionHard: 'stringMap',
   evictionPressureTransitionPeriod: 'duration',
+  enableServer: 'bool',
+  tlsCertFile: 'string',
+  tlsPrivateKeyFile: 'string',
+  rotateCertificates: 'bool',
+  serverTLSBootstrap: 'bool',
+  authentication: { x509: { clientCAFile: 'string' }, webhook: { enabled: 'bool', cacheTTL: 'duration' }, anonymous: { enabled: 'bool' } },
+  authorization: { mode: { oneOf: ['Webhook', 'AlwaysAllow'] }, webhook: { cacheAuthorizedTTL: 'duration', cacheUnauthorizedTTL: 'duration' } },
+  eventRecordQPS: 'int',
+  eventBurst: 'int',
+  nodeStatusUpdateFrequency: 'duration',
+  nodeStatusReportFrequency: 'duration',
+  nodeLeaseDurationSeconds: 'int',
 };
 
 /** Upstream v1beta1 fields nodelet accepts but does not act on yet. */
 export const notYetImplementedFields = new Set([
-  'enableServer', 'staticPodURLHeader', 'tlsCertFile', 'tlsPrivateKeyFile', 'tlsCipherSuites', 'tlsMinVersion', 'rotateCertificates',
-  'serverTLSBootstrap', 'authentication', 'authorization', 'eventRecordQPS', 'eventBurst',
-  'enableDebuggingHandlers', 'enableContentionProfiling', 'oomScoreAdj', 'streamingConnectionIdleTimeout', 'nodeStatusUpdateFrequency',
-  'nodeStatusReportFrequency', 'nodeLeaseDurationSeconds', 
+  'staticPodURLHeader', 'tlsCipherSuites', 'tlsMinVersion',
+  'enableDebuggingHandlers', 'enableContentionProfiling', 'oomScoreAdj', 'streamingConnectionIdleTimeout',
   'volumeStatsAggPeriod', 'kubeletCgroups', 'systemCgroups', 'cgroupRoot', 'cgroupsPerQOS', 'cgroupDriver',
   'cpuManagerPolicy', 'cpuManagerPolicyOptions', 'cpuManagerReconcilePeriod', 'memoryManagerPolicy', 'topologyManagerPolicy',
   'topologyManagerScope', 'topologyManagerPolicyOptions', 'qosReserved', 'hairpinMode', 'podCIDR', 'podPidsLimit', 'cpuCFSQuota',
@@ -171,10 +223,29 @@ export interface ConfigNotice {
   message: string;
 }
 
-function checkField(source: string, field: string, kind: FieldKind, v: unknown): void {
+/**
+ * Checks a field's value; a nested object (authentication, authorization) is checked field by
+ * field and returned merged over its defaults, so a file may set only what it changes.
+ */
+function checkField(source: string, field: string, kind: FieldKind, v: unknown, defaults?: unknown): unknown {
   const bad = (what: string): never => {
     throw new ValidationError(source, field, `${what}, got ${JSON.stringify(v)}`);
   };
+  if (typeof kind === 'object') {
+    if ('oneOf' in kind && Array.isArray(kind.oneOf)) {
+      if (typeof v !== 'string' || !kind.oneOf.includes(v)) bad(`must be one of ${kind.oneOf.join(', ')}`);
+      return v;
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('must be an object');
+    const out: Record<string, unknown> = { ...(defaults as Record<string, unknown> | undefined) };
+    const sub = kind as Record<string, FieldKind>;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const subKind = sub[k];
+      if (!subKind) throw new ValidationError(source, `${field}.${k}`, 'unknown field');
+      out[k] = checkField(source, `${field}.${k}`, subKind, x, out[k]);
+    }
+    return out;
+  }
   switch (kind) {
     case 'string':
       if (typeof v !== 'string') bad('must be a string');
@@ -207,6 +278,7 @@ function checkField(source: string, field: string, kind: FieldKind, v: unknown):
       if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) bad('must be a map of strings');
       break;
   }
+  return v;
 }
 
 /**
@@ -225,8 +297,7 @@ export function completeKubeletConfiguration(raw: Record<string, unknown>, sourc
     if (k === 'apiVersion' || k === 'kind') continue;
     const kind = (fieldKinds as Record<string, FieldKind | undefined>)[k];
     if (kind) {
-      checkField(source, k, kind, v);
-      cfg[k] = v;
+      cfg[k] = checkField(source, k, kind, v, cfg[k]);
     } else if (notYetImplementedFields.has(k)) {
       notices.push({ level: 'info', field: k, message: `${source}: field "${k}" is accepted but not implemented by nodelet yet` });
     } else {

@@ -100,6 +100,93 @@ describe('kubelet in cluster mode (simulated runtime, test API server)', () => {
     assert.ok(running.some((c) => c.labels['io.kubernetes.pod.name'] === 'web'), 'the container runs in the runtime');
   });
 
+  it('deletes a pod gracefully: containers stopped within the grace period, then the final delete (grace 0, uid precondition)', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    const requestsBefore = s.requests.length;
+    await api.deleteNamespacedPod({ name: 'web', namespace: 'default', body: { gracePeriodSeconds: 5 } });
+    const marked = s.get('pods', 'default', 'web') as V1Pod;
+    assert.ok(marked.metadata?.deletionTimestamp, 'the API marks the pod for deletion');
+    const t0 = clock.now();
+    const isRunning = async () => (await sim.listContainers({ state: 'CONTAINER_RUNNING' })).some((c) => c.labels['io.kubernetes.pod.name'] === 'web');
+    let stopped = false;
+    await until('the container stopped', () => {
+      void isRunning().then((r) => (stopped = !r));
+      return stopped;
+    });
+    const took = clock.now() - t0;
+    // sleep as PID 1 ignores SIGTERM: SIGKILL comes when the delete's 5 s are up (the pod's own 2 s do not apply)
+    assert.ok(took >= 5000 && took < 6500, `stopped after ${took} ms (simulated)`);
+    await until('the pod gone from the API', () => s.get('pods', 'default', 'web') === undefined);
+    const running = await sim.listContainers({ state: 'CONTAINER_RUNNING' });
+    assert.ok(!running.some((c) => c.labels['io.kubernetes.pod.name'] === 'web'), 'no container of web runs');
+    const finalDelete = s.requests.slice(requestsBefore).filter((r) => r.method === 'DELETE' && r.path.endsWith('/pods/web'));
+    assert.ok(finalDelete.some((r) => r.user === 'system:node:sim-node' && r.code === 200), `the node made the final delete: ${JSON.stringify(finalDelete)}`);
+  });
+
+  it('rides out the API being down for 60 s: no pod killed, the status caught up, the Lease renewed again', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    await api.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'batch' }, spec: { nodeName: 'sim-node', automountServiceAccountToken: false, restartPolicy: 'Never', containers: [{ name: 'main', image, command: ['sh', '-c', 'sleep 30; exit 0'] }] } },
+    });
+    await api.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'server' }, spec: { nodeName: 'sim-node', automountServiceAccountToken: false, containers: [{ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'] }] } },
+    });
+    await until('both Running in the API', () => ['batch', 'server'].every((n) => (s.get('pods', 'default', n) as V1Pod | undefined)?.status?.phase === 'Running'));
+    const serverID = (s.get('pods', 'default', 'server') as V1Pod).status!.containerStatuses![0]!.containerID;
+    const renewedBefore = (s.get('leases', 'kube-node-lease', 'sim-node') as { spec: { renewTime: string } }).spec.renewTime;
+    await s.faults.down(3600_000);
+    const t0 = clock.now();
+    // batch finishes while the API is away; nothing of that reaches the API yet
+    await until('60 s without the API', () => clock.now() - t0 >= 60_000, 70_000);
+    assert.equal((s.get('pods', 'default', 'batch') as V1Pod).status?.phase, 'Running', 'the API could not hear of it');
+    s.faults.clear();
+    await until('batch Succeeded in the API', () => (s.get('pods', 'default', 'batch') as V1Pod).status?.phase === 'Succeeded');
+    const server = s.get('pods', 'default', 'server') as V1Pod;
+    assert.equal(server.status?.phase, 'Running');
+    assert.equal(server.status?.containerStatuses?.[0]?.containerID, serverID, 'the same container: nothing was killed or restarted');
+    assert.equal(server.status?.containerStatuses?.[0]?.restartCount, 0);
+    await until('the Lease renewed again', () => (s.get('leases', 'kube-node-lease', 'sim-node') as { spec: { renewTime: string } }).spec.renewTime !== renewedBefore);
+  });
+
+  it('relists after a broken watch and a 410: new pods start once, nothing starts twice', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    const createsBefore = sim.calls.get('CreateContainer') ?? 0;
+    const sandboxesBefore = sim.calls.get('RunPodSandbox') ?? 0;
+    s.faults.closeWatches();
+    await api.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'after-break' }, spec: { nodeName: 'sim-node', automountServiceAccountToken: false, containers: [{ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'] }] } },
+    });
+    await until('after-break Running', () => (s.get('pods', 'default', 'after-break') as V1Pod | undefined)?.status?.phase === 'Running');
+    // the history the watch would resume from is compacted away: the next watch gets 410 Gone
+    s.store.compact();
+    s.faults.closeWatches();
+    await api.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'after-410' }, spec: { nodeName: 'sim-node', automountServiceAccountToken: false, containers: [{ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'] }] } },
+    });
+    await until('after-410 Running', () => (s.get('pods', 'default', 'after-410') as V1Pod | undefined)?.status?.phase === 'Running');
+    await until('a few more seconds', () => false, 5_000).catch(() => undefined);
+    assert.equal((sim.calls.get('RunPodSandbox') ?? 0) - sandboxesBefore, 2, 'one sandbox per new pod');
+    assert.equal((sim.calls.get('CreateContainer') ?? 0) - createsBefore, 2, 'one container per new pod, none again for the pods already running');
+    assert.equal((s.get('pods', 'default', 'server') as V1Pod).status?.containerStatuses?.[0]?.restartCount, 0);
+  });
+
+  it('gets its status through a storm of 409 conflicts', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    await api.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'conflicted' }, spec: { nodeName: 'sim-node', automountServiceAccountToken: false, containers: [{ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'] }] } },
+    });
+    const before = s.requests.length;
+    s.faults.conflictStorm(5); // the node's next five writes (status patches, lease, node status) get 409
+    await until('conflicted Running in the API', () => (s.get('pods', 'default', 'conflicted') as V1Pod | undefined)?.status?.phase === 'Running');
+    const conflicts = s.requests.slice(before).filter((r) => r.code === 409 && r.user === 'system:node:sim-node');
+    assert.equal(conflicts.length, 5, 'the node met the conflicts and retried');
+  });
+
   it('gives a static pod a mirror pod in the API, with its status', async () => {
     writeFileSync(join(dir, 'manifests', 'static.yaml'), `apiVersion: v1\nkind: Pod\nmetadata: { name: st, namespace: default }\nspec:\n  containers:\n    - name: main\n      image: ${image}\n      command: ["sh", "-c", "exec sleep 3600"]\n`);
     const mirror = await until('the mirror pod Running', () => {

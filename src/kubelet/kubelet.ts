@@ -546,8 +546,9 @@ export class Kubelet {
 
   // ------------------------------------------------------------ pod workers' sync functions
 
-  private generateStatus(pod: V1Pod, runtimeStatus: RuntimePodStatus): V1PodStatus {
+  private generateStatus(pod: V1Pod, runtimeStatus: RuntimePodStatus, podIsTerminal = false): V1PodStatus {
     return generatePodStatus({
+      podIsTerminal,
       pod,
       runtimeStatus,
       oldStatus: this.statusManager.getPodStatus(uid(pod)) ?? this.previousStatuses.get(uid(pod)),
@@ -605,8 +606,10 @@ export class Kubelet {
     await this.runtimeManager.killPod(pod, status, grace);
     if (pod) this.probeManager.removePod(pod);
     if (pod) {
+      // every container is stopped and none will start again: the phase becomes terminal
+      // (syncTerminatingPod's generateAPIPodStatus(pod, status, true))
       const after = await this.runtimeManager.getPodStatus(id, name, ns);
-      this.setStatus(pod, this.generateStatus(pod, after));
+      this.setStatus(pod, this.generateStatus(pod, after, true));
     }
   }
 

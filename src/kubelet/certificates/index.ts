@@ -11,3 +11,4 @@ export {
   servingTemplate, clientTemplate, csrOutcome, rotationRetryDelay, kubeletClientUsages, kubeletServingUsages, type NodeAddress,
 } from './decisions.js';
 export { parseCert, type CertInfo, type CertTemplate } from './pki.js';
+export { newKubeletClientCertificateManager, kubeletServingCertificate, type KubeletCertificateOptions, type ServingCertificateConfig } from './kubelet.js';
