@@ -240,7 +240,7 @@ export function registerRunCommand(program: Command): void {
           ? await loadClientCert({ kubeconfigPath: flags.kubeconfig, bootstrapKubeconfigPath: flags.bootstrapKubeconfig, certDir, nodeName: name, clock, logger: logger.child({ component: 'bootstrap' }) })
           : loadKubeConfig(flags.kubeconfig);
         if (cfg.rotateCertificates) {
-          clientCertManager = newKubeletClientCertificateManager({ certDir, nodeName: name, kubeConfig, clock, logger: logger.child({ component: 'certificates' }), registry });
+          clientCertManager = newKubeletClientCertificateManager({ certDir, nodeName: name, kubeConfig, clock, logger, registry });
           clientCertManager.start();
         }
         cluster = {
@@ -256,6 +256,11 @@ export function registerRunCommand(program: Command): void {
             registerWithTaints: parseTaints(flags.registerWithTaints ?? ''),
             hardEvictionThresholds: parseThresholdConfig({ evictionHard: cfg.evictionHard }).filter((t) => !t.gracePeriodMs),
           },
+          nodeStatusUpdateFrequencyMs: parseDuration(cfg.nodeStatusUpdateFrequency),
+          nodeStatusReportFrequencyMs: parseDuration(cfg.nodeStatusReportFrequency),
+          nodeLeaseDurationSeconds: cfg.nodeLeaseDurationSeconds,
+          eventRecordQPS: cfg.eventRecordQPS,
+          eventBurst: cfg.eventBurst,
         };
         logger.info('cluster mode', { kubeconfig: flags.kubeconfig, server: kubeConfig.getCurrentCluster()?.server });
       }

@@ -187,6 +187,54 @@ describe('kubelet in cluster mode (simulated runtime, test API server)', () => {
     assert.equal(conflicts.length, 5, 'the node met the conflicts and retried');
   });
 
+  it('rejects pods the node cannot take: Failed with the kubelet\'s reason and message, never started', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    const container = (extra: object = {}) => ({ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'], ...extra });
+    const base = { nodeName: 'sim-node', automountServiceAccountToken: false };
+    await api.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'too-big' }, spec: { ...base, containers: [container({ resources: { requests: { cpu: '1000' } } })] } } });
+    await api.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'wrong-pool' }, spec: { ...base, nodeSelector: { 'example.com/pool': 'b' }, containers: [container()] } } });
+    await api.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'port-a' }, spec: { ...base, containers: [container({ ports: [{ containerPort: 80, hostPort: 8080 }] })] } } });
+    await until('port-a Running', () => (s.get('pods', 'default', 'port-a') as V1Pod | undefined)?.status?.phase === 'Running');
+    await api.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'port-b' }, spec: { ...base, containers: [container({ ports: [{ containerPort: 80, hostPort: 8080 }] })] } } });
+    const failed = (name: string) => {
+      const p = s.get('pods', 'default', name) as V1Pod | undefined;
+      return p?.status?.phase === 'Failed' ? p.status : undefined;
+    };
+    const tooBig = await until('too-big Failed', () => failed('too-big'));
+    assert.equal(tooBig.reason, 'OutOfcpu');
+    assert.match(tooBig.message ?? '', /^Pod was rejected: Node didn't have enough resource: cpu, requested: 1000000, used: \d+, capacity: \d+$/);
+    const wrongPool = await until('wrong-pool Failed', () => failed('wrong-pool'));
+    assert.equal(wrongPool.reason, 'NodeAffinity');
+    assert.equal(wrongPool.message, 'Pod was rejected: Predicate NodeAffinity failed');
+    const portB = await until('port-b Failed', () => failed('port-b'));
+    assert.equal(portB.reason, 'NodePorts');
+    const started = (await sim.listContainers({})).map((c) => c.labels['io.kubernetes.pod.name']);
+    for (const name of ['too-big', 'wrong-pool', 'port-b']) assert.ok(!started.includes(name), `${name} never ran`);
+    assert.equal((s.get('pods', 'default', 'port-a') as V1Pod).status?.phase, 'Running', 'the pod holding the port runs on');
+  });
+
+  it('rejects a pod that does not tolerate the node\'s NoExecute taint, runs one that does', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    const node = s.get('nodes', '', 'sim-node') as { spec?: { taints?: object[] } };
+    s.put('nodes', { ...node, spec: { ...node.spec, taints: [{ key: 'example.com/maintenance', value: 'true', effect: 'NoExecute' }] } } as never);
+    await until('the kubelet to see the taint', () => k.nodeStatus?.node()?.spec?.taints?.some((t) => t.key === 'example.com/maintenance'), 30_000);
+    const container = { name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'] };
+    await api.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'intolerant' }, spec: { nodeName: 'sim-node', automountServiceAccountToken: false, containers: [container] } } });
+    await api.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'tolerant' }, spec: { nodeName: 'sim-node', automountServiceAccountToken: false, tolerations: [{ key: 'example.com/maintenance', operator: 'Exists', effect: 'NoExecute' }], containers: [container] } },
+    });
+    const st = await until('intolerant Failed', () => {
+      const p = s.get('pods', 'default', 'intolerant') as V1Pod | undefined;
+      return p?.status?.phase === 'Failed' ? p.status : undefined;
+    });
+    assert.equal(st.reason, 'TaintToleration');
+    assert.equal(st.message, 'Pod was rejected: Predicate TaintToleration failed');
+    await until('tolerant Running', () => (s.get('pods', 'default', 'tolerant') as V1Pod | undefined)?.status?.phase === 'Running');
+    const now = s.get('nodes', '', 'sim-node') as { spec?: { taints?: object[] } };
+    s.put('nodes', { ...now, spec: { ...now.spec, taints: [] } } as never);
+  });
+
   it('gives a static pod a mirror pod in the API, with its status', async () => {
     writeFileSync(join(dir, 'manifests', 'static.yaml'), `apiVersion: v1\nkind: Pod\nmetadata: { name: st, namespace: default }\nspec:\n  containers:\n    - name: main\n      image: ${image}\n      command: ["sh", "-c", "exec sleep 3600"]\n`);
     const mirror = await until('the mirror pod Running', () => {

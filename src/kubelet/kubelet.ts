@@ -14,7 +14,7 @@
 // and a 2 s housekeeping pass that stops and removes pods no source has any more (and runtime
 // pods nobody asked for, e.g. left behind by a previous nodelet).
 
-import type { V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Node, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { Histogram, type Registry } from 'prom-client';
 import { isStaticPod, podFullName } from '../api/podutil.js';
 import { getPodQOSClass } from '../api/qos.js';
@@ -34,13 +34,14 @@ import type { StatfsFn } from '../util/statfs.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiserverSource, nodePodListWatcher } from './config/index.js';
 import { ApiStatusSync, type StatusSink } from './status/index.js';
-import { hostMachineReaders, NodeStatusManager, readMachineFacts, runtimeStateErrors, type NodeSettings, type StatusInputs } from './nodestatus/index.js';
+import { hostMachineReaders, initialNode, NodeStatusManager, readMachineFacts, runtimeStateErrors, type NodeSettings, type StatusInputs } from './nodestatus/index.js';
 import { NodeLeaseController } from './nodelease/index.js';
 import { MirrorClient } from './pod/index.js';
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
 import { ProbeManager } from './prober/index.js';
 import { ContainerLogManager } from './logs/index.js';
+import { admitPodPredicates } from './lifecycle/index.js';
 import { FileStatusSink, generatePodStatus, isPodTerminal, loadStatusCheckpoints, StatusManager } from './status/index.js';
 
 export interface KubeletSettings {
@@ -73,7 +74,19 @@ export interface KubeletSettings {
    * Cluster mode (--kubeconfig): the node registers and reports its status, renews its Lease,
    * runs the pods bound to it and patches their statuses. Absent: standalone.
    */
-  cluster?: { kubeConfig: KubeConfig; node: NodeSettings };
+  cluster?: ClusterSettings;
+}
+
+export interface ClusterSettings {
+  kubeConfig: KubeConfig;
+  node: NodeSettings;
+  /** nodeStatusUpdateFrequency (10 s), nodeStatusReportFrequency (5 m), nodeLeaseDurationSeconds (40). */
+  nodeStatusUpdateFrequencyMs?: number;
+  nodeStatusReportFrequencyMs?: number;
+  nodeLeaseDurationSeconds?: number;
+  /** eventRecordQPS (50; 0: no limit) and eventBurst (100). */
+  eventRecordQPS?: number;
+  eventBurst?: number;
 }
 
 export interface KubeletDeps {
@@ -128,6 +141,8 @@ export class Kubelet {
   readonly nodeStatus: NodeStatusManager | undefined;
   readonly nodeLease: NodeLeaseController | undefined;
   private readonly mirrorClient: MirrorClient | undefined;
+  /** Cluster mode: the Node as registration would create it (admission's fallback). */
+  private initialNode: V1Node | undefined;
   /** When the runtime last answered Status with RuntimeReady (the node's Ready condition). */
   private lastBaseRuntimeSync: number | undefined;
   private readonly podWorkers: PodWorkers;
@@ -190,8 +205,16 @@ export class Kubelet {
         sources: { inputs: () => this.nodeStatusInputs() },
         logger: logger.child({ component: 'nodestatus' }),
         recorder: this.events,
+        ...(settings.cluster.nodeStatusUpdateFrequencyMs ? { updateFrequencyMs: settings.cluster.nodeStatusUpdateFrequencyMs } : {}),
+        ...(settings.cluster.nodeStatusReportFrequencyMs ? { reportFrequencyMs: settings.cluster.nodeStatusReportFrequencyMs } : {}),
       });
-      this.nodeLease = new NodeLeaseController({ kubeConfig, clock, nodeName: settings.nodeName, logger: logger.child({ component: 'nodelease' }) });
+      this.nodeLease = new NodeLeaseController({
+        kubeConfig,
+        clock,
+        nodeName: settings.nodeName,
+        logger: logger.child({ component: 'nodelease' }),
+        ...(settings.cluster.nodeLeaseDurationSeconds ? { leaseDurationSeconds: settings.cluster.nodeLeaseDurationSeconds } : {}),
+      });
       this.mirrorClient = new MirrorClient({ kubeConfig, nodeName: settings.nodeName, nodeUID: () => this.nodeStatus?.node()?.metadata?.uid, logger: logger.child({ component: 'mirror' }) });
     }
     this.statusManager = new StatusManager({ clock, logger: logger.child({ component: 'status' }), sink });
@@ -353,9 +376,9 @@ export class Kubelet {
     this.pleg.start();
     this.imageGC.start();
     this.containerGC.start();
-    // the first pods are admitted on real observations: sources start after the first pass
-    if (this.evictionManager) void this.evictionManager.start().then(() => this.startSources());
-    else this.startSources();
+    // the first pods are admitted on real observations: sources start after the eviction
+    // manager's first pass and (cluster mode) once the Node to judge them against is known
+    void Promise.all([this.evictionManager?.start(), this.prepareAdmissionNode()]).then(() => this.startSources());
     this.lastSyncLoopTick = clock.now();
     this.timers.push(clock.setInterval(() => this.syncTick(), syncTickMs));
     this.timers.push(clock.setInterval(() => void this.housekeeping(), housekeepingPeriodMs));
@@ -364,6 +387,13 @@ export class Kubelet {
       staticPodPath: this.settings.staticPodPath || undefined,
       staticPodURL: this.settings.staticPodURL || undefined,
     });
+  }
+
+  /** getNodeAnyWay's fallback: the Node as it would be registered, until the API has it. */
+  private async prepareAdmissionNode(): Promise<void> {
+    if (!this.settings.cluster) return;
+    const inputs = await this.nodeStatusInputs();
+    this.initialNode = initialNode(this.settings.cluster.node, inputs, this.deps.clock.now()).node;
   }
 
   private startSources(): void {
@@ -461,7 +491,7 @@ export class Kubelet {
     const previous = this.previousStatuses.get(id);
     const rejectedBefore = previous?.phase === 'Failed' && previous.message?.startsWith(rejectedPrefix) === true;
     if (previous && !rejectedBefore) return true;
-    const verdict = rejectedBefore ? { admit: false, reason: previous.reason ?? '', message: previous.message!.slice(rejectedPrefix.length) } : (this.evictionManager?.admit(pod) ?? { admit: true });
+    const verdict = rejectedBefore ? { admit: false, reason: previous.reason ?? '', message: previous.message!.slice(rejectedPrefix.length) } : this.canAdmitPod(pod);
     if (verdict.admit) return true;
     this.rejected.add(id);
     const message = `${rejectedPrefix}${verdict.message ?? ''}`;
@@ -469,6 +499,31 @@ export class Kubelet {
     if (!rejectedBefore) this.events.event({ kind: 'Pod', name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', uid: id }, 'Warning', verdict.reason ?? '', message);
     this.statusManager.setPodStatus(pod, { phase: 'Failed', reason: verdict.reason ?? '', message, qosClass: getPodQOSClass(pod), startTime: previous?.startTime });
     return false;
+  }
+
+  /**
+   * The admit handlers in upstream's order: the eviction manager, then (cluster mode) the
+   * predicates against the Node (resources against allocatable, node selector and affinity, host
+   * ports, NoExecute taints) with the admitted, active pods as the node's load.
+   */
+  private canAdmitPod(pod: V1Pod): { admit: boolean; reason?: string; message?: string } {
+    const eviction = this.evictionManager?.admit(pod) ?? { admit: true };
+    if (!eviction.admit) return eviction;
+    const node = this.admissionNode();
+    if (!node) return { admit: true };
+    const id = uid(pod);
+    const otherPods = [...this.pods.values()].filter((p) => {
+      const pid = uid(p);
+      if (pid === id || this.rejected.has(pid)) return false;
+      if (isPodTerminal(this.statusManager.getPodStatus(pid))) return false;
+      return !(this.podWorkers.info(pid)?.finished ?? false);
+    });
+    return admitPodPredicates({ pod, node, otherPods });
+  }
+
+  /** The Node admission judges against: the API's (as last posted), else the one about to be registered. */
+  private admissionNode(): V1Node | undefined {
+    return this.nodeStatus?.node() ?? this.initialNode;
   }
 
   /** Syncs a desired, admitted pod; false when there is none (rejected pods never reach a worker). */

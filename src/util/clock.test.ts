@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { FakeClock, RealClock, flushMicrotasks, since } from './clock.js';
 import { track } from './testing.js';
 
@@ -323,5 +324,16 @@ describe('RealClock (smoke, 0-ms timers only)', () => {
     const long = c.sleep(3_600_000, ac.signal); // never waited for: aborted below
     ac.abort(reason);
     await assert.rejects(long, (e) => e === reason);
+  });
+});
+
+describe('RealClock', () => {
+  it('waits out a delay longer than a Node timer holds (2^31 ms) instead of firing at once', async () => {
+    const clock = new RealClock();
+    let fired = false;
+    const t = clock.setTimeout(() => (fired = true), 30 * 24 * 3600_000);
+    await delay(20); // the broken timer fires after 1 ms
+    assert.equal(fired, false);
+    assert.equal(t.stop(), true, 'still pending');
   });
 });

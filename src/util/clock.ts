@@ -44,17 +44,29 @@ function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
+/** The longest delay a Node timer holds (2^31-1 ms). */
+const maxTimerMs = 2 ** 31 - 1;
+
 export class RealClock implements Clock {
   now(): number {
     return Date.now();
   }
 
   setTimeout(fn: () => void, ms: number): Timer {
+    // Node's timers hold at most 2^31-1 ms (~24.8 days) and fire at once beyond that: a longer
+    // wait (a certificate rotation months away) is chained in steps
     let done = false;
-    const h = setTimeout(() => {
-      done = true;
-      fn();
-    }, Math.max(0, ms));
+    const due = Date.now() + Math.max(0, ms);
+    let h: ReturnType<typeof setTimeout>;
+    const arm = (): void => {
+      const left = due - Date.now();
+      h = setTimeout(() => {
+        if (left > maxTimerMs) return arm();
+        done = true;
+        fn();
+      }, Math.min(Math.max(0, left), maxTimerMs));
+    };
+    arm();
     return {
       stop: () => {
         if (done) return false;

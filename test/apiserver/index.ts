@@ -7,3 +7,4 @@ export { TokenTable, authorize, authorizeNode, type UserInfo, type Attributes, t
 export { createKeyAndCSR, testPKI, type TestPKI } from './pki.js';
 export { applyPatch, mergePatch, jsonPatch, strategicMergePatch } from './patch.js';
 export { parseLabelSelector, parseFieldSelector, matchLabels, matchFields } from './selectors.js';
+export { startApprover, type Approver } from './approver.js';

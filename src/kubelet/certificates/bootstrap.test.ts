@@ -8,11 +8,10 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkS
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { after, describe, it } from 'node:test';
-import { CertificatesV1Api, CoreV1Api, KubeConfig, type V1CertificateSigningRequest } from '@kubernetes/client-node';
-import { startTestApiServer, type TestApiServer } from '../../../test/apiserver/index.js';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { startApprover, startTestApiServer, type TestApiServer } from '../../../test/apiserver/index.js';
 import { FakeClock } from '../../util/clock.js';
 import { loadClientCert } from './bootstrap.js';
 import { kubeCsrClient } from './csr.js';
@@ -31,32 +30,7 @@ async function server(): Promise<TestApiServer> {
   });
 }
 
-/** Approves (or denies) every new CSR as admin until stopped. */
-function approver(s: TestApiServer, decision: 'Approved' | 'Denied' = 'Approved'): { seen: V1CertificateSigningRequest[]; stop: () => void } {
-  const admin = s.kubeconfig().makeApiClient(CertificatesV1Api);
-  const seen: V1CertificateSigningRequest[] = [];
-  const done = new Set<string>();
-  let stopped = false;
-  void (async () => {
-    while (!stopped) {
-      for (const c of s.list('certificatesigningrequests')) {
-        const name = c.metadata!.name!;
-        if (done.has(name)) continue;
-        done.add(name);
-        try {
-          const cur = await admin.readCertificateSigningRequest({ name });
-          seen.push(cur);
-          cur.status = { conditions: [{ type: decision, status: 'True', reason: 'TestDecision', message: `${decision.toLowerCase()} by the test` }] };
-          await admin.replaceCertificateSigningRequestApproval({ name, body: cur });
-        } catch (err) {
-          if (!stopped) throw err;
-        }
-      }
-      await delay(10);
-    }
-  })();
-  return { seen, stop: () => (stopped = true) };
-}
+const approver = startApprover;
 
 function bootstrapKubeconfig(s: TestApiServer, dir: string): string {
   mkdirSync(dir, { recursive: true });
