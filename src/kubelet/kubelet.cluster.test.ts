@@ -98,6 +98,16 @@ describe('kubelet in cluster mode (simulated runtime, test API server)', () => {
     assert.equal(pod.status?.hostIP, '192.0.2.10');
     const running = await sim.listContainers({ state: 'CONTAINER_RUNNING' });
     assert.ok(running.some((c) => c.labels['io.kubernetes.pod.name'] === 'web'), 'the container runs in the runtime');
+    // the pod's events are in the API, from the kubelet on this node
+    const events = await until('the Started event in the API', () => {
+      const ev = (s.list('events', 'default') as { involvedObject: { name: string; uid: string; fieldPath?: string }; reason: string; source: { component: string; host: string } }[]).filter((e) => e.involvedObject.name === 'web');
+      return ev.some((e) => e.reason === 'Started') ? ev : undefined;
+    });
+    assert.deepEqual(['Pulling', 'Pulled', 'Created', 'Started'].filter((r) => events.some((e) => e.reason === r)), ['Pulling', 'Pulled', 'Created', 'Started']);
+    const started = events.find((e) => e.reason === 'Started')!;
+    assert.equal(started.involvedObject.uid, pod.metadata?.uid);
+    assert.equal(started.involvedObject.fieldPath, 'spec.containers{main}');
+    assert.deepEqual(started.source, { component: 'kubelet', host: 'sim-node' });
   });
 
   it('deletes a pod gracefully: containers stopped within the grace period, then the final delete (grace 0, uid precondition)', async () => {

@@ -26,7 +26,8 @@ import { jitter, TimedWorkQueue } from '../util/workqueue.js';
 import type { Runtime } from '../runtime/index.js';
 import { FileSource, HttpSource, PodConfig, type FetchFn, type PodUpdate } from './config/index.js';
 import type { RuntimePodStatus } from './container/index.js';
-import { LocalEventStore } from './events/index.js';
+import { LocalEventStore, type EventRecorder } from './events/index.js';
+import { newClusterEventRecorder, type ClusterEventRecorder } from './events/cluster.js';
 import { ContainerGC, KubeRuntimeManager, podLogsDirectory, type ContainerGCPolicy, type NodeContext } from './kuberuntime/index.js';
 import { EvictionManager, isCriticalPodForNodelet, newEvictionManager, type EvictionSettings, type HostReaders } from './eviction/index.js';
 import { ImageGCManager, type ImageGCPolicy, type ImagePullSettings } from './images/index.js';
@@ -124,7 +125,11 @@ export interface PodWithStatus {
 }
 
 export class Kubelet {
+  /** Recent events kept locally (`nodelet describe`, /events) in both modes. */
   readonly events: LocalEventStore;
+  /** What every module records events through: the local store, and the API in cluster mode. */
+  readonly recorder: EventRecorder;
+  private readonly apiEvents: ClusterEventRecorder | undefined;
   readonly statusManager: StatusManager;
   readonly runtimeManager: KubeRuntimeManager;
   readonly podCache: PodStatusCache;
@@ -175,6 +180,19 @@ export class Kubelet {
     this.log = logger;
     this.rand = deps.rand ?? Math.random;
     this.events = new LocalEventStore(clock, logger.child({ component: 'events' }));
+    // cluster mode: events also go to the API (aggregated, spam-filtered, rate limited)
+    this.apiEvents = settings.cluster
+      ? newClusterEventRecorder({
+          kubeConfig: settings.cluster.kubeConfig,
+          nodeName: settings.nodeName,
+          clock,
+          logger: logger.child({ component: 'events' }),
+          local: this.events,
+          qps: settings.cluster.eventRecordQPS ?? 50,
+          burst: settings.cluster.eventBurst ?? 100,
+        })
+      : undefined;
+    this.recorder = this.apiEvents ?? this.events;
     // standalone: the last statuses survive a restart in <root-dir>/pods/<uid>/status.json
     this.previousStatuses = loadStatusCheckpoints(settings.rootDir, logger);
     const checkpoints = new FileStatusSink(settings.rootDir, logger.child({ component: 'status' }));
@@ -204,7 +222,7 @@ export class Kubelet {
         settings: settings.cluster.node,
         sources: { inputs: () => this.nodeStatusInputs() },
         logger: logger.child({ component: 'nodestatus' }),
-        recorder: this.events,
+        recorder: this.recorder,
         ...(settings.cluster.nodeStatusUpdateFrequencyMs ? { updateFrequencyMs: settings.cluster.nodeStatusUpdateFrequencyMs } : {}),
         ...(settings.cluster.nodeStatusReportFrequencyMs ? { reportFrequencyMs: settings.cluster.nodeStatusReportFrequencyMs } : {}),
       });
@@ -222,7 +240,7 @@ export class Kubelet {
       runtime,
       clock,
       logger: logger.child({ component: 'kuberuntime' }),
-      recorder: this.events,
+      recorder: this.recorder,
       node: settings.node,
       rootDir: settings.rootDir,
       podLogsRoot: settings.podLogsDir,
@@ -262,7 +280,7 @@ export class Kubelet {
       clock,
       logger: logger.child({ component: 'prober' }),
       registry,
-      recorder: this.events,
+      recorder: this.recorder,
       ...(deps.rand ? { rand: deps.rand } : {}),
       getContainer: (podUid, name) => {
         const c = this.podCache.get(podUid).containerStatuses.find((x) => x.name === name);
@@ -277,7 +295,7 @@ export class Kubelet {
       clock,
       nodeName: settings.nodeName,
       logger: logger.child({ component: 'imagegc' }),
-      recorder: this.events,
+      recorder: this.recorder,
       registry,
       ...(settings.imageGC ? { policy: settings.imageGC } : {}),
       ...(settings.sandboxImage ? { sandboxImage: settings.sandboxImage } : {}),
@@ -288,7 +306,7 @@ export class Kubelet {
       clock,
       nodeName: settings.nodeName,
       logger: logger.child({ component: 'containergc' }),
-      recorder: this.events,
+      recorder: this.recorder,
       podLogsDir: settings.podLogsDir,
       ...(settings.cgroupRoot !== undefined ? { cgroupRoot: settings.cgroupRoot } : {}),
       ...(settings.containerGC ? { policy: settings.containerGC } : {}),
@@ -306,7 +324,7 @@ export class Kubelet {
           clock,
           nodeName: settings.nodeName,
           logger: logger.child({ component: 'eviction' }),
-          recorder: this.events,
+          recorder: this.recorder,
           reclaimer: {
             deleteAllUnusedContainers: async () => void (await this.containerGC.deleteAllUnusedContainers()),
             deleteUnusedImages: () => this.imageGC.deleteUnusedImages(),
@@ -408,6 +426,9 @@ export class Kubelet {
     for (const s of this.sources) s.stop();
     this.evictionManager?.stop();
     await Promise.all([this.nodeStatus?.stop(), this.nodeLease?.stop(), this.apiStatusSync?.stop()]);
+    // the last events (Killing, ...) get a moment to reach the API
+    if (this.apiEvents) await Promise.race([this.apiEvents.flush(), this.deps.clock.sleep(2000)]).catch(() => undefined);
+    await this.apiEvents?.stop();
     this.imageGC.stop();
     this.containerGC.stop();
     this.probeManager.stop();
@@ -496,7 +517,7 @@ export class Kubelet {
     this.rejected.add(id);
     const message = `${rejectedPrefix}${verdict.message ?? ''}`;
     this.log.warn('pod rejected', { pod: podFullName(pod), podUID: id, reason: verdict.reason, message });
-    if (!rejectedBefore) this.events.event({ kind: 'Pod', name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', uid: id }, 'Warning', verdict.reason ?? '', message);
+    if (!rejectedBefore) this.recorder.event({ kind: 'Pod', name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', uid: id }, 'Warning', verdict.reason ?? '', message);
     this.statusManager.setPodStatus(pod, { phase: 'Failed', reason: verdict.reason ?? '', message, qosClass: getPodQOSClass(pod), startTime: previous?.startTime });
     return false;
   }

@@ -3,8 +3,8 @@
 //
 // Standalone mode keeps them in a bounded in-memory ring, aggregated like the API server's
 // event series (same object + reason + message -> count and lastTimestamp updated), which
-// `nodelet describe pod` and /events read. Cluster mode will add an API sink behind the same
-// EventRecorder interface.
+// `nodelet describe pod` and /events read. Cluster mode adds the API sink behind the same
+// EventRecorder interface (cluster.ts: newClusterEventRecorder records here and to the API).
 
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
@@ -18,6 +18,10 @@ export interface ObjectRef {
   uid?: string;
   /** e.g. `spec.containers{web}` for an event about one container. */
   fieldPath?: string;
+  /** involvedObject.apiVersion in the API (default: v1 for a Pod, none for the Node, as upstream's refs). */
+  apiVersion?: string;
+  /** involvedObject.resourceVersion in the API (upstream's ref.GetReference copies the object's). */
+  resourceVersion?: string;
 }
 
 export interface RecordedEvent {
