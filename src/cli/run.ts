@@ -8,14 +8,14 @@ import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { completeKubeletConfiguration, loadKubeletConfiguration, type ConfigNotice, type KubeletConfiguration } from '../config/index.js';
 import { join } from 'node:path';
-import { loadClientCert, loadKubeConfig, newKubeletClientCertificateManager, type CertificateManager } from '../kubelet/certificates/index.js';
+import { kubeletServingCertificate, loadClientCert, loadKubeConfig, newKubeletClientCertificateManager, type CertificateManager } from '../kubelet/certificates/index.js';
 import { Kubelet, type KubeletSettings } from '../kubelet/kubelet.js';
 import { parseThresholdConfig } from '../kubelet/eviction/index.js';
 import { parseTaints } from '../kubelet/nodestatus/index.js';
 import { kubeletCompatVersion } from '../version.js';
 import { defaultNodeDockerConfigPaths } from '../kubelet/images/index.js';
 import { detectNodeContext, nodeName } from '../kubelet/nodeinfo.js';
-import { LocalServer } from '../kubelet/server/index.js';
+import { LocalServer, SecureServer } from '../kubelet/server/index.js';
 import { containerLogsHandler, containerLogsPrefix } from '../kubelet/server/logs.js';
 import { registerStreamingRoutes } from '../kubelet/server/streaming.js';
 import { probeMetricsContentType, renderProbeMetrics } from '../kubelet/prober/index.js';
@@ -233,8 +233,8 @@ export function registerRunCommand(program: Command): void {
       const nodeContext = detectNodeContext({ nodeName: name, hostIP: flags.nodeIp, resolvConf: cfg.resolvConf, clusterDNS: cfg.clusterDNS, clusterDomain: cfg.clusterDomain, rootDir: flags.rootDir });
       let cluster: KubeletSettings['cluster'];
       let clientCertManager: CertificateManager | undefined;
+      const certDir = flags.certDir ?? join(flags.rootDir, 'pki');
       if (flags.kubeconfig) {
-        const certDir = flags.certDir ?? join(flags.rootDir, 'pki');
         // TLS bootstrap (LoadClientCert): a missing or expired kubeconfig is made from a CSR
         const kubeConfig = flags.bootstrapKubeconfig
           ? await loadClientCert({ kubeconfigPath: flags.kubeconfig, bootstrapKubeconfigPath: flags.bootstrapKubeconfig, certDir, nodeName: name, clock, logger: logger.child({ component: 'bootstrap' }) })
@@ -306,9 +306,40 @@ export function registerRunCommand(program: Command): void {
         res.writeHead(200, { 'Content-Type': probeMetricsContentType });
         res.end(await renderProbeMetrics(registry));
       });
-      const port = await server.listen(cfg.healthzPort, cfg.healthzBindAddress);
+      const endpoints = '/healthz /pods /metrics /metrics/probes /events /containerLogs /run /exec /attach /portForward';
+      // cluster mode: the healthz port answers /healthz only; the rest is on the authenticated :10250
+      const port = await server.listen(cfg.healthzPort, cfg.healthzBindAddress, { healthzOnly: !!cluster });
+      let secure: SecureServer | undefined;
+      let servingCertManager: CertificateManager | undefined;
+      if (cluster && cfg.enableServer) {
+        const serving = await kubeletServingCertificate({
+          certDir, nodeName: name, kubeConfig: cluster.kubeConfig, clock, logger, registry, hostname: name,
+          serverTLSBootstrap: cfg.serverTLSBootstrap, tlsCertFile: cfg.tlsCertFile, tlsPrivateKeyFile: cfg.tlsPrivateKeyFile,
+          addresses: () => (kubelet.nodeStatus?.node()?.status?.addresses ?? []).map((a) => ({ type: a.type, address: a.address })),
+        });
+        servingCertManager = serving.manager;
+        servingCertManager?.start();
+        secure = new SecureServer({
+          address: cfg.address,
+          port: cfg.port,
+          tls: serving.source,
+          ...(cfg.authentication.x509.clientCAFile ? { clientCAFile: cfg.authentication.x509.clientCAFile } : {}),
+          anonymousEnabled: cfg.authentication.anonymous.enabled,
+          webhookAuthn: { enabled: cfg.authentication.webhook.enabled, cacheTTLMs: parseDuration(cfg.authentication.webhook.cacheTTL) },
+          authorizationMode: cfg.authorization.mode,
+          webhookAuthz: { cacheAuthorizedTTLMs: parseDuration(cfg.authorization.webhook.cacheAuthorizedTTL), cacheUnauthorizedTTLMs: parseDuration(cfg.authorization.webhook.cacheUnauthorizedTTL) },
+          kubeConfig: cluster.kubeConfig,
+          nodeName: name,
+          clock,
+          logger: logger.child({ component: 'server' }),
+          handler: server,
+        });
+        const securePort = await secure.listen();
+        logger.info('kubelet API listening', { address: `https://${cfg.address}:${securePort}`, endpoints, authentication: cfg.authentication, authorizationMode: cfg.authorization.mode });
+      }
+      if (cfg.readOnlyPort !== 0) logger.warn('readOnlyPort is not served: nodelet has no unauthenticated read-only port', { readOnlyPort: cfg.readOnlyPort });
       kubelet.start();
-      logger.info('local API listening', { address: `http://${cfg.healthzBindAddress}:${port}`, endpoints: '/healthz /pods /metrics /metrics/probes /events /containerLogs /run /exec /attach /portForward' });
+      logger.info('local API listening', { address: `http://${cfg.healthzBindAddress}:${port}`, endpoints: cluster ? '/healthz' : endpoints });
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           logger.info('shutting down; pods keep running and are adopted at the next start', { signal: sig });
@@ -319,6 +350,8 @@ export function registerRunCommand(program: Command): void {
       });
       await kubelet.stop();
       clientCertManager?.stop();
+      servingCertManager?.stop();
+      await secure?.close();
       await server.close();
       runtime.close();
     });

@@ -4,13 +4,15 @@
 // modes as the kubelet writes them), registers Ready, runs a pod bound to it in containerd,
 // reports it Running, adopts it across a crash of nodelet, and deletes it gracefully.
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { CriClient } from '../../src/runtime/cri/index.js';
 import type { Container } from '../../src/runtime/index.js';
 import { startApprover, startTestApiServer, type Approver, type TestApiServer } from '../apiserver/index.js';
+import { createCA, issueCert, type KeyPair } from '../apiserver/pki.js';
 import { testRuntimeEnv } from '../runtime-env.js';
 import { eventually, removePodsInNamespace } from './helpers.js';
 import { freePort, NodeletProcess } from './nodelet-process.js';
@@ -19,6 +21,30 @@ const env = testRuntimeEnv();
 const image = `${env.registry}/busybox:1.0`;
 const ns = 'e2e-cluster';
 const bootstrapToken = 'abcdef.0123456789abcdef';
+const aliceToken = 'alice-token-0123456789';
+const adminToken = 'admin-token-0123456789';
+
+interface Who {
+  cert?: KeyPair;
+  token?: string;
+}
+
+/** One HTTPS request to the kubelet API (its certificate is self-signed: not verified here). */
+function call(port: number, path: string, who: Who, method = 'GET'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path, method, agent: false, rejectUnauthorized: false, ...(who.cert ? { cert: who.cert.cert, key: who.cert.key } : {}), headers: who.token ? { authorization: `Bearer ${who.token}` } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 if (!env.available) {
   test('cluster mode against containerd', { skip: env.reason }, () => {});
@@ -29,13 +55,19 @@ if (!env.available) {
     let approver: Approver;
     let n: NodeletProcess;
     let api: CoreV1Api;
+    let apiPort = 0;
+    const foreign = issueCert(createCA('another-ca'), 'mallory', ['system:masters']);
     const containersOf = async (name: string): Promise<Container[]> => rt.listContainers({ labelSelector: { 'io.kubernetes.pod.name': name, 'io.kubernetes.pod.namespace': ns } });
     const apiPod = (name: string): V1Pod | undefined => s.get('pods', ns, name) as V1Pod | undefined;
 
     before(async () => {
       rt = await CriClient.connect({ endpoint: env.endpoint });
       s = await startTestApiServer({
-        tokens: { [bootstrapToken]: { name: 'system:bootstrap:abcdef', groups: ['system:bootstrappers'] } },
+        tokens: {
+          [bootstrapToken]: { name: 'system:bootstrap:abcdef', groups: ['system:bootstrappers'] },
+          [aliceToken]: { name: 'alice', groups: [] },
+          [adminToken]: { name: 'kube-apiserver-kubelet-client', groups: ['system:masters'] },
+        },
         // what kubeadm's bootstrap RBAC grants: create and read CSRs
         authorize: (a) => (a.user.groups.includes('system:bootstrappers') && a.resource === 'certificatesigningrequests' && !a.subresource && ['create', 'get', 'list', 'watch'].includes(a.verb) ? true : undefined),
       });
@@ -45,7 +77,10 @@ if (!env.available) {
       n = new NodeletProcess({ endpoint: env.endpoint, baseDir: env.runtimeDir, nodeName: 'e2e-cluster-node' });
       mkdirSync(join(n.dir, 'etc'), { recursive: true });
       const bootstrap = s.writeKubeconfig(join(n.dir, 'etc', 'bootstrap-kubelet.conf'), { token: bootstrapToken });
-      n.extraArgs.push('--bootstrap-kubeconfig', bootstrap, '--kubeconfig', join(n.dir, 'etc', 'kubelet.conf'), '--rotate-certificates', 'true', '--port', String(await freePort()));
+      const clientCA = join(n.dir, 'etc', 'client-ca.crt');
+      writeFileSync(clientCA, s.pki!.ca.cert);
+      apiPort = await freePort();
+      n.extraArgs.push('--bootstrap-kubeconfig', bootstrap, '--kubeconfig', join(n.dir, 'etc', 'kubelet.conf'), '--rotate-certificates', 'true', '--port', String(apiPort), '--client-ca-file', clientCA);
       await n.start();
     });
 
@@ -106,6 +141,34 @@ if (!env.available) {
       assert.equal(`containerd://${all[0]!.id}`, before);
       assert.equal(all[0]!.state, 'CONTAINER_RUNNING');
       assert.equal(apiPod('web')?.status?.containerStatuses?.[0]?.restartCount, 0);
+    });
+
+    it('serves the kubelet API on its port only to callers the API server authorizes (client certs, tokens, SubjectAccessReview)', async () => {
+      const pki = s.pki!;
+      const admin = pki.admin; // system:masters, as an API server's kubelet client is allowed
+      const nodeCert = pki.client(`system:node:${n.nodeName}`, ['system:nodes']);
+      const table: [string, string, Who, string, number, RegExp?][] = [
+        ['no credentials', 'GET', {}, '/pods', 401, /^Unauthorized/],
+        ['no credentials, healthz too', 'GET', {}, '/healthz', 401],
+        ['a certificate from another CA', 'GET', { cert: foreign }, '/pods', 401],
+        ['an unknown token', 'GET', { token: 'nope' }, '/pods', 401],
+        ['a user without rights (token)', 'GET', { token: aliceToken }, '/pods', 403, /^Forbidden \(user=alice, verb=get, resource=nodes, subresource=proxy\)/],
+        ['a user without rights: metrics', 'GET', { token: aliceToken }, '/metrics', 403, /subresource=metrics/],
+        ['the node itself', 'GET', { cert: nodeCert }, '/pods', 403, /^Forbidden \(user=system:node:/],
+        ['admin: pods', 'GET', { cert: admin }, '/pods', 200, /"name":"web"/],
+        ['admin: healthz', 'GET', { cert: admin }, '/healthz', 200, /^ok$/],
+        ['admin: metrics', 'GET', { cert: admin }, '/metrics', 200, /kubelet_pleg_relist_duration_seconds/],
+        ['admin: logs', 'GET', { cert: admin }, `/containerLogs/${ns}/web/main`, 200],
+        ['admin by token: run', 'POST', { token: adminToken }, `/run/${ns}/web/main?cmd=echo+hello+from+web`, 200, /^hello from web\n$/],
+      ];
+      for (const [what, method, who, path, code, body] of table) {
+        const r = await call(apiPort, path, who, method);
+        assert.equal(r.status, code, `${what}: ${method} ${path} -> ${r.status} ${r.body.slice(0, 200)}`);
+        if (body) assert.match(r.body, body, what);
+      }
+      // the local healthz port answers /healthz only in cluster mode
+      assert.equal((await fetch(`http://127.0.0.1:${n.port}/healthz`)).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${n.port}/pods`)).status, 404);
     });
 
     it('deletes the pod gracefully: container stopped, then the final delete removes it from the API', async () => {

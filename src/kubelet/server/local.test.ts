@@ -211,6 +211,27 @@ describe('LocalServer', () => {
   });
 });
 
+describe('LocalServer healthz-only (cluster mode: the rest is on the authenticated :10250)', () => {
+  const logger = new MemoryLogger();
+  const src = new FakeSource(new LocalEventStore(new FakeClock(T0), logger));
+  src.checks = healthy();
+  const server = new LocalServer(src, new Registry(), logger);
+  server.addRoute('/containerLogs', (_req, res) => void res.end('secret log'));
+  let base = '';
+  before(async () => {
+    base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1', { healthzOnly: true })}`;
+  });
+  after(() => server.close());
+
+  it('answers /healthz and /healthz/ping', async () => {
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal(await (await fetch(`${base}/healthz/ping`)).text(), 'ok');
+  });
+  for (const path of ['/pods', '/metrics', '/events', '/containerLogs/default/web/main', '/healthzx']) {
+    it(`404 for ${path}`, async () => assert.equal((await fetch(`${base}${path}`)).status, 404));
+  }
+});
+
 describe('toKubeJSON', () => {
   it('writes Dates to the second in UTC and drops undefined fields', () => {
     assert.equal(toKubeJSON({ a: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 999)), b: undefined, c: [new Date(T0)], d: 'x' }), '{"a":"2026-01-01T00:00:00Z","c":["2026-01-01T00:00:00Z"],"d":"x"}');

@@ -4,7 +4,9 @@
 //   /pods                                     a v1 PodList of the pods with their statuses
 //   /metrics                                  Prometheus text, the kubelet's metric names
 //   /events?namespace=&name=                  nodelet's own: recent events (standalone has no API server to keep them)
-// Bound to 127.0.0.1 by default. The authenticated :10250 API comes with cluster mode.
+// Bound to 127.0.0.1 by default. In cluster mode this port answers /healthz only, as the
+// kubelet's healthz port; everything else is served by the authenticated :10250 server (secure.ts)
+// through handle() and handleUpgrade().
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -115,10 +117,37 @@ export class LocalServer {
     send(404, '404 page not found\n');
   }
 
-  listen(port: number, host = '127.0.0.1'): Promise<number> {
+  /**
+   * Hands an upgrade request to its upgrade route (404 on the socket when none), as listen()'s
+   * 'upgrade' listener does; for other servers in front of these routes (the secure :10250 one).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const up = this.upgrades.find((r) => url.pathname === r.prefix || url.pathname.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`));
+    if (!up) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    Promise.resolve(up.handler(req, socket, head, url)).catch((e: unknown) => {
+      this.logger.error('upgrade handler failed', { path: url.pathname, err: e });
+      socket.destroy();
+    });
+  }
+
+  /**
+   * Serves on host:port. healthzOnly (cluster mode, where the authenticated :10250 server has
+   * the rest): only /healthz, as the kubelet's healthz port.
+   */
+  listen(port: number, host = '127.0.0.1', opts: { healthzOnly?: boolean } = {}): Promise<number> {
+    const isHealthz = (url: string | undefined): boolean => /^\/healthz(\/|\?|$)/.test(url ?? '');
     return new Promise((resolve, reject) => {
       const server = createServer((req, res) => {
         try {
+          if (opts.healthzOnly && !isHealthz(req.url)) {
+            res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+            res.end('404 page not found\n');
+            return;
+          }
           this.handle(req, res);
         } catch (e) {
           this.logger.error('local API handler failed', { path: req.url, err: e });
@@ -127,16 +156,8 @@ export class LocalServer {
         }
       });
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        const url = new URL(req.url ?? '/', 'http://localhost');
-        const up = this.upgrades.find((r) => url.pathname === r.prefix || url.pathname.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`));
-        if (!up) {
-          socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-          return;
-        }
-        Promise.resolve(up.handler(req, socket, head, url)).catch((e: unknown) => {
-          this.logger.error('upgrade handler failed', { path: url.pathname, err: e });
-          socket.destroy();
-        });
+        if (opts.healthzOnly) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        else this.handleUpgrade(req, socket, head);
       });
       server.once('error', reject);
       server.listen(port, host, () => {
