@@ -3,7 +3,7 @@
 // pod's status, and gives its static pod a mirror pod. The API calls are real HTTP, so the fake
 // clock is advanced in small steps with a short real pause between them.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +24,7 @@ describe('kubelet in cluster mode (simulated runtime, test API server)', () => {
   let clock: FakeClock;
   let sim: SimRuntime;
   let k: Kubelet;
+  const dir_ = (): string => dir;
 
   before(async () => {
     s = await startTestApiServer();
@@ -243,6 +244,59 @@ describe('kubelet in cluster mode (simulated runtime, test API server)', () => {
     await until('tolerant Running', () => (s.get('pods', 'default', 'tolerant') as V1Pod | undefined)?.status?.phase === 'Running');
     const now = s.get('nodes', '', 'sim-node') as { spec?: { taints?: object[] } };
     s.put('nodes', { ...now, spec: { ...now.spec, taints: [] } } as never);
+    await until('the kubelet to see the taint gone', () => !k.nodeStatus?.node()?.spec?.taints?.length, 30_000);
+  });
+
+  it('runs a pod as a real cluster makes it: the kube-api-access volume written and mounted, env from a ConfigMap and a Secret', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    await api.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'settings' }, data: { mode: 'fast', 'bad-key!': 'x' } } });
+    await api.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'creds' }, data: { password: Buffer.from('s3cret').toString('base64') } } });
+    await api.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'app' },
+        spec: {
+          nodeName: 'sim-node',
+          containers: [{
+            name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'],
+            envFrom: [{ configMapRef: { name: 'settings' }, prefix: 'CFG_' }],
+            env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }, { name: 'OPTIONAL', valueFrom: { configMapKeyRef: { name: 'absent', key: 'k', optional: true } } }],
+          }],
+        },
+      },
+    });
+    const pod = await until('app Running', () => {
+      const p = s.get('pods', 'default', 'app') as V1Pod | undefined;
+      return p?.status?.phase === 'Running' ? p : undefined;
+    });
+    const volume = pod.spec!.volumes!.find((v) => v.name.startsWith('kube-api-access-'))!;
+    assert.ok(volume, 'the API server added the service-account volume');
+    const dir = join(dir_(), 'root', 'pods', pod.metadata!.uid!, 'volumes', 'kubernetes.io~projected', volume.name);
+    assert.equal(readFileSync(join(dir, 'namespace'), 'utf8'), 'default');
+    assert.equal(readFileSync(join(dir, 'ca.crt'), 'utf8'), s.caPem);
+    assert.ok(readFileSync(join(dir, 'token'), 'utf8').length > 20, 'a token from TokenRequest');
+    assert.ok(lstatSync(join(dir, '..data')).isSymbolicLink(), 'the ..data symlink of the atomic writer');
+    const c = (await sim.listContainers({})).find((x) => x.labels['io.kubernetes.pod.name'] === 'app')!;
+    const st = await sim.containerStatus(c.id);
+    const mount = st.status.mounts.find((m) => m.containerPath === '/var/run/secrets/kubernetes.io/serviceaccount');
+    assert.ok(mount?.readonly, 'mounted read-only where clients look for it');
+    const out = await sim.execSync(c.id, ['sh', '-c', 'echo "$CFG_mode/$PASSWORD/[$OPTIONAL]"'], 5);
+    assert.equal(out.stdout.toString().trim(), 'fast/s3cret/[]', 'the env the container got');
+    const warned = s.list('events', 'default').find((e) => (e as { reason?: string }).reason === 'InvalidEnvironmentVariableNames') as { message?: string } | undefined;
+    assert.match(warned?.message ?? '', /Keys \[CFG_bad-key!\] from the EnvFrom configMap default\/settings were skipped since they are considered invalid environment variable names\./);
+  });
+
+  it('fails a container whose required ConfigMap is missing with CreateContainerConfigError, as the kubelet says it', async () => {
+    const api = s.kubeconfig().makeApiClient(CoreV1Api);
+    await api.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'needs-config' }, spec: { nodeName: 'sim-node', containers: [{ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'], env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } }] }] } },
+    });
+    const waiting = await until('needs-config waiting with the reason', () => {
+      const w = (s.get('pods', 'default', 'needs-config') as V1Pod | undefined)?.status?.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+    });
+    assert.equal(waiting.message, 'configmap "nope" not found');
   });
 
   it('gives a static pod a mirror pod in the API, with its status', async () => {

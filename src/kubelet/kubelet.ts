@@ -38,6 +38,10 @@ import { ApiStatusSync, type StatusSink } from './status/index.js';
 import { hostMachineReaders, initialNode, NodeStatusManager, readMachineFacts, runtimeStateErrors, type NodeSettings, type StatusInputs } from './nodestatus/index.js';
 import { NodeLeaseController } from './nodelease/index.js';
 import { MirrorClient } from './pod/index.js';
+import { ConfigMapManager } from './configmap/index.js';
+import { pullSecretsGetter, SecretManager } from './secret/index.js';
+import { TokenManager } from './token/index.js';
+import { ttlFromNodeAnnotations } from '../util/objectcache.js';
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
 import { ProbeManager } from './prober/index.js';
@@ -146,6 +150,8 @@ export class Kubelet {
   readonly nodeStatus: NodeStatusManager | undefined;
   readonly nodeLease: NodeLeaseController | undefined;
   private readonly mirrorClient: MirrorClient | undefined;
+  /** Cluster mode: the ConfigMap and Secret managers and the service-account TokenManager. */
+  private readonly podRefs: { configMaps: ConfigMapManager; secrets: SecretManager; tokens: TokenManager } | undefined;
   /** Cluster mode: the Node as registration would create it (admission's fallback). */
   private initialNode: V1Node | undefined;
   /** When the runtime last answered Status with RuntimeReady (the node's Ready condition). */
@@ -235,6 +241,18 @@ export class Kubelet {
       });
       this.mirrorClient = new MirrorClient({ kubeConfig, nodeName: settings.nodeName, nodeUID: () => this.nodeStatus?.node()?.metadata?.uid, logger: logger.child({ component: 'mirror' }) });
     }
+    // cluster mode: what pods reference (env, volumes, pull secrets, tokens) is read with the node's identity
+    let podRefs: { configMaps: ConfigMapManager; secrets: SecretManager; tokens: TokenManager } | undefined;
+    if (settings.cluster) {
+      const { kubeConfig } = settings.cluster;
+      const nodeTTL = (): number | undefined => ttlFromNodeAnnotations(this.nodeStatus?.node()?.metadata?.annotations);
+      podRefs = {
+        configMaps: new ConfigMapManager({ clock, kubeConfig, getTTL: nodeTTL }),
+        secrets: new SecretManager({ clock, kubeConfig, getTTL: nodeTTL }),
+        tokens: new TokenManager({ clock, kubeConfig, logger: logger.child({ component: 'token' }) }),
+      };
+    }
+    this.podRefs = podRefs;
     this.statusManager = new StatusManager({ clock, logger: logger.child({ component: 'status' }), sink });
     this.runtimeManager = new KubeRuntimeManager({
       runtime,
@@ -245,7 +263,8 @@ export class Kubelet {
       rootDir: settings.rootDir,
       podLogsRoot: settings.podLogsDir,
       runtimeName: settings.runtimeName,
-      ...(settings.imagePulls ? { imagePulls: settings.imagePulls } : {}),
+      ...(settings.imagePulls || podRefs ? { imagePulls: { ...settings.imagePulls, ...(podRefs ? { getPullSecrets: pullSecretsGetter(podRefs.secrets) } : {}) } } : {}),
+      ...(podRefs ?? {}),
     });
     this.podCache = new PodStatusCache();
     this.pleg = new GenericPLEG({ provider: this.runtimeManager, cache: this.podCache, clock, logger: logger.child({ component: 'pleg' }), registry });
@@ -470,26 +489,28 @@ export class Kubelet {
       case 'ADD':
         // oldest first, as the kubelet admits pods in creation order
         for (const pod of [...u.pods].sort((a, b) => podSeen(a) - podSeen(b))) {
-          this.pods.set(uid(pod), pod);
+          this.setPod(pod);
           this.log.info('pod added', { pod: podFullName(pod), podUID: uid(pod), source: u.source });
           if (this.admit(pod)) this.podWorkers.updatePod({ type: 'create', pod });
         }
         break;
       case 'UPDATE':
         for (const pod of u.pods) {
-          this.pods.set(uid(pod), pod);
+          this.setPod(pod);
           if (!this.rejected.has(uid(pod))) this.podWorkers.updatePod({ type: 'update', pod });
         }
         break;
       case 'DELETE':
         for (const pod of u.pods) {
-          this.pods.set(uid(pod), pod);
+          this.setPod(pod);
           this.podWorkers.updatePod({ type: 'kill', pod });
         }
         break;
       case 'REMOVE':
         for (const pod of u.pods) {
           this.pods.delete(uid(pod));
+          this.podRefs?.configMaps.unregisterPod(pod);
+          this.podRefs?.secrets.unregisterPod(pod);
           this.rejected.delete(uid(pod));
           this.log.info('pod removed', { pod: podFullName(pod), podUID: uid(pod), source: u.source });
           this.podWorkers.updatePod({ type: 'kill', pod });
@@ -499,6 +520,13 @@ export class Kubelet {
         for (const pod of u.pods) this.pods.set(uid(pod), pod);
         break;
     }
+  }
+
+  /** The pod manager's AddPod/UpdatePod: the pod is desired, and what it references may be read. */
+  private setPod(pod: V1Pod): void {
+    this.pods.set(uid(pod), pod);
+    this.podRefs?.configMaps.registerPod(pod);
+    this.podRefs?.secrets.registerPod(pod);
   }
 
   /**
@@ -607,6 +635,7 @@ export class Kubelet {
         try {
           await this.runtimeManager.removePod(id, st.name, st.namespace);
           this.podWorkers.forget(id);
+          this.podRefs?.tokens.deleteServiceAccountToken(id);
           this.statusManager.deletePod(id);
           this.lastSyncTime.delete(id);
           this.startedPods.delete(id);
@@ -666,6 +695,8 @@ export class Kubelet {
     if (isPodTerminal(this.statusManager.getPodStatus(id))) return { terminal: true };
 
     const result = await this.runtimeManager.syncPod(pod, runtimeStatus, this.probeManager.probeVerdict);
+    // projected/configMap/secret volumes follow their sources (a token refreshed at 80 % of its life)
+    await this.runtimeManager.volumes.refresh(pod);
     this.lastSyncTime.set(id, this.deps.clock.now());
     // show start failures (CrashLoopBackOff, ErrImagePull, ...) now rather than at the next sync
     if (result.failures.length) this.setStatus(pod, this.generateStatus(pod, runtimeStatus));

@@ -5,13 +5,16 @@
 // managedHostsFileContent) and pkg/kubelet/network/dns (GetPodDNS).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Container, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1Pod, V1PodSpec, V1Secret } from '@kubernetes/client-node';
 import type { DNSConfig, Mount } from '../../runtime/index.js';
 import {
   ContainerConfigError,
   containerLogPath,
   containerResources,
   containerSecurityContext,
+  environmentWarnings,
+  envReferences,
+  fetchEnvSources,
   generateContainerConfig,
   generatePodSandboxConfig,
   makeEnvironment,
@@ -19,8 +22,10 @@ import {
   podDNSConfig,
   podLogsDirectory,
   verifyRunAsNonRoot,
+  type EnvContext,
   type NodeContext,
 } from './config.js';
+import { ObjectNotFoundError } from '../../util/objectcache.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -640,6 +645,137 @@ describe('makeEnvironment', () => {
     assert.throws(() => env({ ...main, envFrom: [{ secretRef: { name: 'creds' } }] }), (e: unknown) => e instanceof ContainerConfigError && /secret "creds"/.test(e.message));
     assert.throws(() => env({ ...main, envFrom: [{ configMapRef: { name: 'cfg' } }] }), (e: unknown) => e instanceof ContainerConfigError && /configmap "cfg"/.test(e.message));
     assert.deepEqual(env({ ...main, envFrom: [{ configMapRef: { name: 'cfg', optional: true } }], env: [{ name: 'A', value: '1' }] }), { A: '1' });
+  });
+});
+
+// ------------------------------------------------------------------ environment from ConfigMaps and Secrets
+
+describe('makeEnvironment with ConfigMaps and Secrets (cluster mode)', () => {
+  const p = pod({}, { namespace: 'team' });
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const cm = (name: string, data: Record<string, string>): V1ConfigMap => ({ metadata: { name, namespace: 'team' }, data });
+  const sec = (name: string, data: Record<string, string>): V1Secret => ({ metadata: { name, namespace: 'team' }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) });
+  const ctx: EnvContext = {
+    pod: p,
+    podIPs: [],
+    node,
+    configMaps: new Map<string, V1ConfigMap | null | Error>([
+      ['cfg', cm('cfg', { LEVEL: 'debug', MODE: 'fast', 'bad key': 'x', '1st': 'y' })],
+      ['other', cm('other', { LEVEL: 'info' })],
+      ['gone', null],
+      ['denied', new Error('configmaps "denied" is forbidden: User "system:node:n" cannot get resource "configmaps"')],
+    ]),
+    secrets: new Map<string, V1Secret | null | Error>([
+      ['creds', sec('creds', { password: 's3cr=t', user: 'admin' })],
+      ['lost', null],
+    ]),
+  };
+  const env = (c: Partial<V1Container>, x: EnvContext = ctx): Record<string, string> =>
+    Object.fromEntries(makeEnvironment({ ...main, ...c }, x).map((kv) => [kv.key, kv.value]));
+  const fails = (c: Partial<V1Container>, msg: string): void => {
+    assert.throws(() => env(c), (e: unknown) => e instanceof ContainerConfigError && e.message === msg);
+  };
+
+  it('configMapKeyRef and secretKeyRef values (secret values base64-decoded)', () => {
+    assert.deepEqual(
+      env({ env: [{ name: 'L', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'LEVEL' } } }, { name: 'P', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }] }),
+      { L: 'debug', P: 's3cr=t' },
+    );
+  });
+
+  const failures: [string, Partial<V1Container>, string][] = [
+    ['missing configmap (env)', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'gone', key: 'k' } } }] }, 'configmap "gone" not found'],
+    ['missing secret (env)', { env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'lost', key: 'k' } } }] }, 'secret "lost" not found'],
+    ['missing configmap (envFrom)', { envFrom: [{ configMapRef: { name: 'gone' } }] }, 'configmap "gone" not found'],
+    ['missing secret (envFrom)', { envFrom: [{ secretRef: { name: 'lost' } }] }, 'secret "lost" not found'],
+    ['a configmap not handed in counts as missing', { envFrom: [{ configMapRef: { name: 'never-fetched' } }] }, 'configmap "never-fetched" not found'],
+    ['missing key in a ConfigMap', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'NOPE' } } }] }, "couldn't find key NOPE in ConfigMap team/cfg"],
+    ['missing key in a Secret', { env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } }] }, "couldn't find key token in Secret team/creds"],
+    [
+      'a read error (not a 404) fails even an optional reference, with the API message',
+      { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'denied', key: 'k', optional: true } } }] },
+      'configmaps "denied" is forbidden: User "system:node:n" cannot get resource "configmaps"',
+    ],
+  ];
+  for (const [name, c, msg] of failures) it(`${name}: ${msg}`, () => fails(c, msg));
+
+  it('optional references to missing objects or keys are skipped', () => {
+    assert.deepEqual(
+      env({
+        envFrom: [{ configMapRef: { name: 'gone', optional: true } }, { secretRef: { name: 'lost', optional: true } }],
+        env: [
+          { name: 'A', valueFrom: { configMapKeyRef: { name: 'gone', key: 'k', optional: true } } },
+          { name: 'B', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'NOPE', optional: true } } },
+          { name: 'C', valueFrom: { secretKeyRef: { name: 'creds', key: 'NOPE', optional: true } } },
+          { name: 'D', value: 'd' },
+        ],
+      }),
+      { D: 'd' },
+    );
+  });
+
+  it('envFrom first (in order, prefix applied, invalid names skipped), then env overrides; $(VAR) sees envFrom values', () => {
+    const out = makeEnvironment(
+      {
+        ...main,
+        envFrom: [{ configMapRef: { name: 'cfg' } }, { configMapRef: { name: 'other' } }, { secretRef: { name: 'creds' }, prefix: 'DB_' }],
+        env: [{ name: 'MODE', value: 'slow' }, { name: 'URL', value: 'db://$(DB_user)@$(LEVEL)' }],
+      },
+      ctx,
+    );
+    assert.deepEqual(
+      out.map((kv) => [kv.key, kv.value]),
+      [
+        ['LEVEL', 'info'], // the later envFrom source wins
+        ['MODE', 'slow'], // env overrides envFrom
+        ['DB_password', 's3cr=t'],
+        ['DB_user', 'admin'],
+        ['URL', 'db://admin@info'],
+      ],
+    );
+  });
+
+  it('InvalidEnvironmentVariableNames: the skipped keys of each envFrom source, sorted, as the kubelet words it', () => {
+    const c: V1Container = { ...main, envFrom: [{ configMapRef: { name: 'cfg' } }, { secretRef: { name: 'creds' }, prefix: '9' }, { configMapRef: { name: 'other' } }] };
+    assert.deepEqual(environmentWarnings(c, ctx), [
+      'Keys [1st, bad key] from the EnvFrom configMap team/cfg were skipped since they are considered invalid environment variable names.',
+      'Keys [9password, 9user] from the EnvFrom secret team/creds were skipped since they are considered invalid environment variable names.',
+    ]);
+    assert.deepEqual(environmentWarnings({ ...main, envFrom: [{ configMapRef: { name: 'other' } }] }, ctx), []);
+  });
+
+  it('envReferences lists each ConfigMap and Secret once', () => {
+    assert.deepEqual(
+      envReferences({
+        ...main,
+        envFrom: [{ configMapRef: { name: 'a' } }, { secretRef: { name: 's' } }],
+        env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'a', key: 'k' } } }, { name: 'Y', valueFrom: { configMapKeyRef: { name: 'b', key: 'k' } } }, { name: 'Z', valueFrom: { secretKeyRef: { name: 't', key: 'k' } } }],
+      }),
+      { configMaps: ['a', 'b'], secrets: ['s', 't'] },
+    );
+  });
+
+  it('fetchEnvSources: objects, null for a 404, the error otherwise; nothing without getters', async () => {
+    const asked: string[] = [];
+    const got = await fetchEnvSources(p, { ...main, envFrom: [{ configMapRef: { name: 'cfg' } }, { configMapRef: { name: 'gone' } }, { secretRef: { name: 'boom' } }] }, {
+      configMaps: {
+        getConfigMap: async (ns, name) => {
+          asked.push(`${ns}/${name}`);
+          if (name === 'gone') throw new ObjectNotFoundError('configmap', ns, name);
+          return cm(name, { A: '1' });
+        },
+      },
+      secrets: {
+        getSecret: async () => {
+          throw new Error('connection refused');
+        },
+      },
+    });
+    assert.deepEqual(asked.sort(), ['team/cfg', 'team/gone']);
+    assert.equal((got.configMaps?.get('cfg') as V1ConfigMap).data?.A, '1');
+    assert.equal(got.configMaps?.get('gone'), null);
+    assert.equal((got.secrets?.get('boom') as Error).message, 'connection refused');
+    assert.deepEqual(await fetchEnvSources(p, { ...main, envFrom: [{ configMapRef: { name: 'cfg' } }] }, {}), {});
   });
 });
 

@@ -3,15 +3,27 @@
 // kuberuntime_container_linux.go, kubelet_pods.go makeEnvironmentVariables / makeMounts,
 // pkg/kubelet/network/dns).
 //
+// Environment from ConfigMaps and Secrets: the caller reads the objects the container references
+// first (fetchEnvSources, through the ConfigMap/Secret managers) and hands them in the EnvContext,
+// so makeEnvironment stays synchronous and pure. Messages as upstream: `configmap "x" not found`,
+// `couldn't find key K in ConfigMap ns/name`; envFrom keys that are not valid variable names are
+// skipped (environmentWarnings gives the InvalidEnvironmentVariableNames event texts).
+//
 // Differences: no cgroup parent (the kubelet's QoS cgroup hierarchy is not built yet: pods land
-// under the runtime's default parent); configMap/secret env sources fail with
-// CreateContainerConfigError until cluster mode brings an API to read them from.
+// under the runtime's default parent); in standalone mode (no objects handed in) every
+// configMap/secret reference is "not found" (upstream: `couldn't get configMap ns/x, no kubeClient
+// defined`, even for optional ones); no service environment variables (no Services yet); the
+// variables keep their declaration order (upstream emits them in Go map order).
 
 import { join } from 'node:path';
-import type { V1Container, V1EnvVar, V1Pod, V1SecurityContext, V1PodSecurityContext } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1EnvVar, V1Pod, V1Secret, V1SecurityContext, V1PodSecurityContext } from '@kubernetes/client-node';
 import { expand } from '../../api/expansion.js';
 import { getPodQOSClass } from '../../api/qos.js';
 import { cpuMillis, memoryBytes } from '../../api/quantity.js';
+import { errorMessage } from '../../util/errors.js';
+import { ObjectNotFoundError } from '../../util/objectcache.js';
+import type { ConfigMapGetter } from '../configmap/index.js';
+import type { SecretGetter } from '../secret/index.js';
 import type {
   ContainerConfig,
   DNSConfig,
@@ -203,10 +215,141 @@ export function generatePodSandboxConfig(pod: V1Pod, attempt: number, node: Node
 
 // ---------------------------------------------------------------- environment
 
+/**
+ * An object a container's environment references, as read from the API: the object, `null` when
+ * the API says it does not exist, or the error reading it failed with.
+ */
+export type EnvSource<T> = T | null | Error;
+
 export interface EnvContext {
   pod: V1Pod;
   podIPs: string[];
   node: NodeContext;
+  /** ConfigMaps the container references, by name (fetchEnvSources). Absent (standalone): none exists. */
+  configMaps?: ReadonlyMap<string, EnvSource<V1ConfigMap>>;
+  /** Secrets the container references, by name. Absent (standalone): none exists. */
+  secrets?: ReadonlyMap<string, EnvSource<V1Secret>>;
+}
+
+/** Names of the ConfigMaps and Secrets a container's env and envFrom reference. */
+export function envReferences(c: V1Container): { configMaps: string[]; secrets: string[] } {
+  const cms = new Set<string>();
+  const secrets = new Set<string>();
+  for (const f of c.envFrom ?? []) {
+    if (f.configMapRef?.name) cms.add(f.configMapRef.name);
+    if (f.secretRef?.name) secrets.add(f.secretRef.name);
+  }
+  for (const e of c.env ?? []) {
+    if (e.valueFrom?.configMapKeyRef?.name) cms.add(e.valueFrom.configMapKeyRef.name);
+    if (e.valueFrom?.secretKeyRef?.name) secrets.add(e.valueFrom.secretKeyRef.name);
+  }
+  return { configMaps: [...cms], secrets: [...secrets] };
+}
+
+async function readEnvSource<T>(get: () => Promise<T>): Promise<EnvSource<T>> {
+  try {
+    return await get();
+  } catch (e) {
+    if (e instanceof ObjectNotFoundError) return null;
+    return e instanceof Error ? e : new Error(errorMessage(e));
+  }
+}
+
+/**
+ * Reads (through the managers) every ConfigMap and Secret the container's environment references,
+ * for EnvContext. Without a getter (standalone mode) the map is left out: nothing exists.
+ */
+export async function fetchEnvSources(
+  pod: V1Pod,
+  c: V1Container,
+  getters: { configMaps?: ConfigMapGetter | undefined; secrets?: SecretGetter | undefined },
+): Promise<Pick<EnvContext, 'configMaps' | 'secrets'>> {
+  const ns = pod.metadata?.namespace ?? '';
+  const refs = envReferences(c);
+  const out: Pick<EnvContext, 'configMaps' | 'secrets'> = {};
+  const { configMaps, secrets } = getters;
+  if (configMaps && refs.configMaps.length) {
+    out.configMaps = new Map(await Promise.all(refs.configMaps.map(async (n) => [n, await readEnvSource(() => configMaps.getConfigMap(ns, n))] as const)));
+  }
+  if (secrets && refs.secrets.length) {
+    out.secrets = new Map(await Promise.all(refs.secrets.map(async (n) => [n, await readEnvSource(() => secrets.getSecret(ns, n))] as const)));
+  }
+  return out;
+}
+
+/** IsEnvVarName (k8s.io/apimachinery validation): C identifiers plus `-` and `.`, not starting with a digit. */
+const envVarNameRe = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/** The object named, or undefined when it does not exist; throws the read error as a ContainerConfigError. */
+function envObject<T>(m: ReadonlyMap<string, EnvSource<T>> | undefined, name: string): T | undefined {
+  const v = m?.get(name);
+  if (v instanceof Error) throw new ContainerConfigError(v.message);
+  return v ?? undefined;
+}
+
+function secretValue(b64: string): string {
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+interface EnvFromEntries {
+  /** What the source contributes (prefix applied, invalid names left out). */
+  entries: [string, string][];
+  /** Prefixed keys left out for being invalid variable names, sorted. */
+  invalid: string[];
+  kind: 'configMap' | 'secret';
+  name: string;
+}
+
+/** envFrom sources in order; a missing required source is a ContainerConfigError; an optional one is skipped. */
+function envFromEntries(c: V1Container, ctx: EnvContext): EnvFromEntries[] {
+  const out: EnvFromEntries[] = [];
+  for (const from of c.envFrom ?? []) {
+    const prefix = from.prefix ?? '';
+    let data: [string, string][];
+    let kind: 'configMap' | 'secret';
+    let name: string;
+    if (from.configMapRef) {
+      kind = 'configMap';
+      name = from.configMapRef.name ?? '';
+      const cm = envObject(ctx.configMaps, name);
+      if (!cm) {
+        if (from.configMapRef.optional) continue;
+        throw new ContainerConfigError(`configmap "${name}" not found`);
+      }
+      data = Object.entries(cm.data ?? {});
+    } else if (from.secretRef) {
+      kind = 'secret';
+      name = from.secretRef.name ?? '';
+      const s = envObject(ctx.secrets, name);
+      if (!s) {
+        if (from.secretRef.optional) continue;
+        throw new ContainerConfigError(`secret "${name}" not found`);
+      }
+      data = Object.entries(s.data ?? {}).map(([k, v]) => [k, secretValue(v)]);
+    } else {
+      continue;
+    }
+    const entries: [string, string][] = [];
+    const invalid: string[] = [];
+    for (const [k, v] of data) {
+      const key = prefix + k;
+      if (envVarNameRe.test(key)) entries.push([key, v]);
+      else invalid.push(key);
+    }
+    out.push({ entries, invalid: invalid.sort(), kind, name });
+  }
+  return out;
+}
+
+/**
+ * The InvalidEnvironmentVariableNames warnings (one per envFrom source with skipped keys), as the
+ * kubelet words them. Call after makeEnvironment succeeded, with the same context.
+ */
+export function environmentWarnings(c: V1Container, ctx: EnvContext): string[] {
+  const ns = ctx.pod.metadata?.namespace ?? '';
+  return envFromEntries(c, ctx)
+    .filter((e) => e.invalid.length > 0)
+    .map((e) => `Keys [${e.invalid.join(', ')}] from the EnvFrom ${e.kind} ${ns}/${e.name} were skipped since they are considered invalid environment variable names.`);
 }
 
 function fieldRefValue(path: string, ctx: EnvContext): string {
@@ -257,34 +400,57 @@ function resourceFieldValue(c: V1Container, resource: string, divisor: string | 
   }
 }
 
-/** The container's environment (makeEnvironmentVariables), with $(VAR) expansion of earlier variables. */
+/**
+ * The container's environment (makeEnvironmentVariables): envFrom sources first, in order, then
+ * env, which overrides them; `$(VAR)` in values expands variables defined before (envFrom ones
+ * included).
+ */
 export function makeEnvironment(c: V1Container, ctx: EnvContext): KeyValue[] {
   const out = new Map<string, string>();
-  for (const from of c.envFrom ?? []) {
-    const kind = from.configMapRef ? 'configmap' : from.secretRef ? 'secret' : undefined;
-    const ref = from.configMapRef ?? from.secretRef;
-    if (!kind || !ref) continue;
-    if (ref.optional) continue;
-    throw new ContainerConfigError(`${kind} "${ref.name}" not found`);
-  }
+  for (const src of envFromEntries(c, ctx)) for (const [k, v] of src.entries) out.set(k, v);
+  const ns = ctx.pod.metadata?.namespace ?? '';
   const lookup = (name: string): string | undefined => out.get(name);
   for (const e of c.env ?? ([] as V1EnvVar[])) {
     let value: string;
-    if (e.valueFrom) {
+    if (e.value) {
+      value = expand(e.value, lookup);
+    } else if (e.valueFrom) {
       const vf = e.valueFrom;
       if (vf.fieldRef) value = fieldRefValue(vf.fieldRef.fieldPath, ctx);
       else if (vf.resourceFieldRef) {
         const target = vf.resourceFieldRef.containerName ? (ctx.pod.spec?.containers ?? []).find((x) => x.name === vf.resourceFieldRef!.containerName) ?? c : c;
         value = resourceFieldValue(target, vf.resourceFieldRef.resource, vf.resourceFieldRef.divisor as string | undefined, ctx);
       } else if (vf.configMapKeyRef) {
-        if (vf.configMapKeyRef.optional) continue;
-        throw new ContainerConfigError(`configmap "${vf.configMapKeyRef.name}" not found`);
+        const ref = vf.configMapKeyRef;
+        const name = ref.name ?? '';
+        const cm = envObject(ctx.configMaps, name);
+        if (!cm) {
+          if (ref.optional) continue;
+          throw new ContainerConfigError(`configmap "${name}" not found`);
+        }
+        const v = cm.data?.[ref.key];
+        if (v === undefined) {
+          if (ref.optional) continue;
+          throw new ContainerConfigError(`couldn't find key ${ref.key} in ConfigMap ${ns}/${name}`);
+        }
+        value = v;
       } else if (vf.secretKeyRef) {
-        if (vf.secretKeyRef.optional) continue;
-        throw new ContainerConfigError(`secret "${vf.secretKeyRef.name}" not found`);
+        const ref = vf.secretKeyRef;
+        const name = ref.name ?? '';
+        const sec = envObject(ctx.secrets, name);
+        if (!sec) {
+          if (ref.optional) continue;
+          throw new ContainerConfigError(`secret "${name}" not found`);
+        }
+        const v = sec.data?.[ref.key];
+        if (v === undefined) {
+          if (ref.optional) continue;
+          throw new ContainerConfigError(`couldn't find key ${ref.key} in Secret ${ns}/${name}`);
+        }
+        value = secretValue(v);
       } else value = '';
     } else {
-      value = expand(e.value ?? '', lookup);
+      value = '';
     }
     out.set(e.name, value);
   }
@@ -399,11 +565,13 @@ export interface ContainerConfigInput {
   node: NodeContext;
   /** Host-side mounts prepared by the caller (volumes, /etc/hosts, termination log). */
   mounts: Mount[];
+  /** The ConfigMaps and Secrets the environment references (fetchEnvSources); absent in standalone mode. */
+  envSources?: Pick<EnvContext, 'configMaps' | 'secrets'>;
 }
 
 export function generateContainerConfig(input: ContainerConfigInput): ContainerConfig {
   const { pod, container: c } = input;
-  const envs = makeEnvironment(c, { pod, podIPs: input.podIPs, node: input.node });
+  const envs = makeEnvironment(c, { pod, podIPs: input.podIPs, node: input.node, ...input.envSources });
   const env = new Map(envs.map((e) => [e.key, e.value]));
   const lookup = (n: string): string | undefined => env.get(n);
   return {

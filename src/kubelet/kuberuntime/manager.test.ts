@@ -2,11 +2,11 @@
 // runtime's labels, syncPod's CRI calls, killPod's grace periods, removePod's cleanup, and the
 // image puller's policies and backoff as syncPod reports them. Time only moves when the test says.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { CoreV1Api, type V1ConfigMap, type V1Container, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { hashContainer } from '../../api/hash.js';
 import type { Runtime } from '../../runtime/index.js';
 import { SimRuntime } from '../../runtime/sim/index.js';
@@ -17,6 +17,11 @@ import { LocalEventStore } from '../events/index.js';
 import type { NodeContext } from './config.js';
 import { KubeRuntimeManager } from './manager.js';
 import { track } from '../../util/testing.js';
+import { ObjectNotFoundError } from '../../util/objectcache.js';
+import { ConfigMapManager } from '../configmap/index.js';
+import { pullSecretsGetter, SecretManager } from '../secret/index.js';
+import { TokenManager } from '../token/index.js';
+import { startTestApiServer, type TestApiServer } from '../../../test/apiserver/index.js';
 
 const BUSYBOX = 'localhost/busybox:latest';
 const BROKEN = '127.0.0.1:5000/broken:1.0';
@@ -388,5 +393,277 @@ describe('KubeRuntimeManager on the simulated runtime', () => {
       assert.ok(existsSync(podLogDir(other)));
       assert.ok(existsSync(join(rootDir, 'pods', 'uid-stays')));
     });
+  });
+});
+
+// ---------------------------------------------------------------- cluster mode: API objects
+
+const b64 = (v: string): string => Buffer.from(v).toString('base64');
+const saPath = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** Runs `sh -c script` in the pod's running container `name` and returns its stdout. */
+async function execIn(sim: SimRuntime, uid: string, name: string, script: string): Promise<string> {
+  const [c] = await sim.listContainers({ state: 'CONTAINER_RUNNING', labelSelector: { 'io.kubernetes.pod.uid': uid, 'io.kubernetes.container.name': name } });
+  assert.ok(c, `container ${name} of ${uid} runs`);
+  const r = await sim.execSync(c.id, ['sh', '-c', script], 10);
+  return r.stdout.toString();
+}
+
+describe('KubeRuntimeManager with ConfigMaps, Secrets and tokens (fake managers)', () => {
+  let dir: string;
+  let clock: FakeClock;
+  let sim: SimRuntime;
+  let events: LocalEventStore;
+  let mgr: KubeRuntimeManager;
+  const configMaps = new Map<string, V1ConfigMap>();
+  const secrets = new Map<string, V1Secret>();
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nodelet-kuberuntime-api-'));
+    clock = new FakeClock();
+    sim = new SimRuntime({ clock, images: [{ ref: BUSYBOX, defaultCommand: ['sh'] }] });
+    events = new LocalEventStore(clock, new MemoryLogger());
+    configMaps.clear();
+    secrets.clear();
+    configMaps.set('app', { metadata: { name: 'app' }, data: { LEVEL: 'debug', 'not valid': 'x' } });
+    configMaps.set('kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'CA PEM' } });
+    secrets.set('db', { metadata: { name: 'db' }, data: { password: b64('hunter2') } });
+    let n = 0;
+    mgr = new KubeRuntimeManager({
+      runtime: sim,
+      clock,
+      logger: new MemoryLogger(),
+      recorder: events,
+      node,
+      rootDir: join(dir, 'root'),
+      podLogsRoot: join(dir, 'logs'),
+      runtimeName: 'sim',
+      configMaps: {
+        getConfigMap: async (ns, name) => {
+          const o = configMaps.get(name);
+          if (!o) throw new ObjectNotFoundError('configmap', ns, name);
+          return o;
+        },
+      },
+      secrets: {
+        getSecret: async (ns, name) => {
+          const o = secrets.get(name);
+          if (!o) throw new ObjectNotFoundError('secret', ns, name);
+          return o;
+        },
+      },
+      tokens: new TokenManager({
+        clock,
+        rand: () => 0,
+        request: async (_ns, _sa, tr) => ({ spec: tr.spec, status: { token: `jwt-${++n}`, expirationTimestamp: new Date(clock.now() + 3600_000) } }),
+      }),
+    });
+  });
+
+  afterEach(() => {
+    sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const sync = async (p: V1Pod): Promise<Awaited<ReturnType<KubeRuntimeManager['syncPod']>>> =>
+    mgr.syncPod(p, await mgr.getPodStatus(p.metadata!.uid!, p.metadata!.name!, p.metadata!.namespace!));
+
+  it('env from a ConfigMap and a Secret reaches the container; invalid envFrom keys give InvalidEnvironmentVariableNames', async () => {
+    const p = makePod('envy', [
+      ctr('main', 'sleep 3600', {
+        envFrom: [{ configMapRef: { name: 'app' }, prefix: 'APP_' }],
+        env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
+      }),
+    ]);
+    assert.deepEqual((await sync(p)).failures, []);
+    assert.equal(await execIn(sim, 'uid-envy', 'main', 'echo "$APP_LEVEL/$PASSWORD"'), 'debug/hunter2\n');
+    const ev = events.list({ uid: 'uid-envy' }).find((e) => e.reason === 'InvalidEnvironmentVariableNames');
+    assert.equal(ev?.type, 'Warning');
+    assert.equal(ev?.message, 'Keys [APP_not valid] from the EnvFrom configMap default/app were skipped since they are considered invalid environment variable names.');
+  });
+
+  it('a missing key: CreateContainerConfigError with upstream\'s message and the Failed event', async () => {
+    const p = makePod('nokey', [ctr('main', 'sleep 3600', { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'app', key: 'NOPE' } } }] })]);
+    const r = await sync(p);
+    assert.deepEqual(r.failures.map((f) => [f.reason, f.message]), [['CreateContainerConfigError', "couldn't find key NOPE in ConfigMap default/app"]]);
+    assert.ok(events.list({ uid: 'uid-nokey' }).some((e) => e.reason === 'Failed' && e.message === "Error: couldn't find key NOPE in ConfigMap default/app"));
+    // the object appears: the next sync starts the container
+    configMaps.set('app', { metadata: { name: 'app' }, data: { NOPE: 'yes' } });
+    assert.deepEqual((await sync(p)).failures, []);
+    assert.equal(mgr.reasons.get('uid-nokey').get('main'), undefined);
+  });
+
+  it('a projected token volume is mounted read-only with its files; a failing one is FailedMount + CreateContainerConfigError', async () => {
+    const vol = {
+      name: 'kube-api-access-abcde',
+      projected: {
+        defaultMode: 420,
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    };
+    const p = makePod('tok', [ctr('main', 'sleep 3600', { volumeMounts: [{ name: vol.name, mountPath: saPath, readOnly: true }] })]);
+    p.spec!.volumes = [vol];
+    assert.deepEqual((await sync(p)).failures, []);
+    assert.equal(await execIn(sim, 'uid-tok', 'main', `cat ${saPath}/token; echo; cat ${saPath}/ca.crt; echo; cat ${saPath}/namespace`), 'jwt-1\nCA PEM\ndefault');
+    const [c] = await sim.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': 'uid-tok' } });
+    const m = (await sim.containerStatus(c!.id)).status.mounts.find((x) => x.containerPath === saPath);
+    assert.equal(m?.readonly, true);
+    assert.equal(m?.hostPath, join(dir, 'root', 'pods', 'uid-tok', 'volumes', 'kubernetes.io~projected', vol.name));
+    // the lead's periodic refresh: nothing changed yet
+    assert.deepEqual(await mgr.volumes.refresh(p), [{ volume: vol.name, changed: false }]);
+
+    configMaps.delete('kube-root-ca.crt');
+    const q = makePod('tok2', [ctr('main', 'sleep 3600', { volumeMounts: [{ name: vol.name, mountPath: saPath, readOnly: true }] })]);
+    q.spec!.volumes = [vol];
+    const r = await sync(q);
+    const msg = `MountVolume.SetUp failed for volume "${vol.name}" : configmap "kube-root-ca.crt" not found`;
+    assert.deepEqual(r.failures.map((f) => [f.reason, f.message]), [['CreateContainerConfigError', msg]]);
+    const evs = events.list({ uid: 'uid-tok2' });
+    assert.ok(evs.some((e) => e.reason === 'FailedMount' && e.type === 'Warning' && e.message === msg));
+    assert.ok(!evs.some((e) => e.reason === 'Failed'), 'a mount failure is FailedMount only');
+  });
+});
+
+describe('KubeRuntimeManager against the test API server, as the node (system:node:sim-node)', () => {
+  let s: TestApiServer;
+  let dir: string;
+  let clock: FakeClock;
+  let sim: SimRuntime;
+  let events: LocalEventStore;
+  let mgr: KubeRuntimeManager;
+  let cms: ConfigMapManager;
+  let secrets: SecretManager;
+  let admin: CoreV1Api;
+  const PRIVATE = '127.0.0.1:5000/private/app:1.0';
+
+  before(async () => {
+    s = await startTestApiServer();
+    admin = s.kubeconfig().makeApiClient(CoreV1Api);
+    await admin.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'app-config' }, data: { LEVEL: 'debug' } } });
+    await admin.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'db' }, data: { password: b64('hunter2') } } });
+    await admin.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'unrelated' }, data: { k: b64('v') } } });
+  });
+
+  after(() => s.close());
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nodelet-kuberuntime-apiserver-'));
+    clock = new FakeClock(Date.now());
+    sim = new SimRuntime({ clock, images: [{ ref: BUSYBOX, defaultCommand: ['sh'] }], registry: [{ ref: PRIVATE, defaultCommand: ['sh'], auth: { username: 'alice', password: 's3cret' } }] });
+    events = new LocalEventStore(clock, new MemoryLogger());
+    const kc = s.kubeconfig({ node: 'sim-node' });
+    cms = new ConfigMapManager({ clock, kubeConfig: kc });
+    secrets = new SecretManager({ clock, kubeConfig: kc });
+    mgr = new KubeRuntimeManager({
+      runtime: sim,
+      clock,
+      logger: new MemoryLogger(),
+      recorder: events,
+      node,
+      rootDir: join(dir, 'root'),
+      podLogsRoot: join(dir, 'logs'),
+      runtimeName: 'sim',
+      configMaps: cms,
+      secrets,
+      tokens: new TokenManager({ clock, kubeConfig: kc }),
+      imagePulls: { getPullSecrets: pullSecretsGetter(secrets) },
+    });
+  });
+
+  afterEach(() => {
+    sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Creates the pod as a user would (admission adds kube-api-access) and returns it as the API has it, registered with the managers. */
+  async function apiPod(body: V1Pod): Promise<V1Pod> {
+    const p = await admin.createNamespacedPod({ namespace: 'default', body });
+    cms.registerPod(p);
+    secrets.registerPod(p);
+    return p;
+  }
+  const sync = async (p: V1Pod): Promise<Awaited<ReturnType<KubeRuntimeManager['syncPod']>>> =>
+    mgr.syncPod(p, await mgr.getPodStatus(p.metadata!.uid!, p.metadata!.name!, p.metadata!.namespace!));
+
+  it('a pod bound to the node: kube-api-access files (token, ca.crt, namespace) and env from a ConfigMap and a Secret', async () => {
+    const seen = s.requests.length;
+    const p = await apiPod({
+      metadata: { name: 'web' },
+      spec: {
+        nodeName: 'sim-node',
+        containers: [
+          {
+            name: 'main',
+            image: BUSYBOX,
+            imagePullPolicy: 'IfNotPresent',
+            command: ['sh', '-c', 'sleep 3600'],
+            env: [{ name: 'LEVEL', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'LEVEL' } } }],
+            envFrom: [{ secretRef: { name: 'db' }, prefix: 'DB_' }],
+          },
+        ],
+      },
+    });
+    const vol = p.spec!.volumes!.find((v) => v.name.startsWith('kube-api-access-'));
+    assert.ok(vol, 'admission added the kube-api-access volume');
+    assert.deepEqual((await sync(p)).failures, []);
+    const uid = p.metadata!.uid!;
+    assert.equal(await execIn(sim, uid, 'main', 'echo "$LEVEL $DB_password"'), 'debug hunter2\n');
+    assert.equal(await execIn(sim, uid, 'main', `cat ${saPath}/namespace`), 'default');
+    assert.equal(await execIn(sim, uid, 'main', `cat ${saPath}/ca.crt`), s.caPem);
+    const token = await execIn(sim, uid, 'main', `cat ${saPath}/token`);
+    const who = s.tokens.lookup(token, Date.now());
+    assert.equal(who?.user.name, 'system:serviceaccount:default:default', 'a real token of the pod\'s service account');
+    const d = join(dir, 'root', 'pods', uid, 'volumes', 'kubernetes.io~projected', vol.name);
+    for (const f of ['token', 'ca.crt', 'namespace']) {
+      assert.equal(readlinkSync(join(d, f)), `..data/${f}`);
+      assert.equal(statSync(join(d, f)).mode & 0o777, 0o644);
+    }
+    // every read went out as the node
+    const reads = s.requests.slice(seen).filter((r) => /\/(configmaps|secrets|serviceaccounts)\//.test(r.path));
+    assert.ok(reads.length >= 4);
+    assert.deepEqual([...new Set(reads.map((r) => r.user))], ['system:node:sim-node']);
+    assert.ok(reads.some((r) => r.path.endsWith('/serviceaccounts/default/token') && r.code === 201));
+  });
+
+  it('a missing required ConfigMap: CreateContainerConfigError `configmap "nope" not found`', async () => {
+    const p = await apiPod({
+      metadata: { name: 'broken' },
+      spec: { nodeName: 'sim-node', containers: [{ name: 'main', image: BUSYBOX, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'sleep 3600'], envFrom: [{ configMapRef: { name: 'nope' } }] }] },
+    });
+    const r = await sync(p);
+    assert.deepEqual(r.failures.map((f) => [f.reason, f.message]), [['CreateContainerConfigError', 'configmap "nope" not found']]);
+    assert.equal(mgr.reasons.get(p.metadata!.uid!).get('main')?.reason, 'CreateContainerConfigError');
+  });
+
+  it('image pull secrets are read as the node; a missing one gives FailedToRetrieveImagePullSecret', async () => {
+    await admin.createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name: 'regcred' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': b64(JSON.stringify({ auths: { '127.0.0.1:5000': { auth: b64('alice:s3cret') } } })) } },
+    });
+    const p = await apiPod({
+      metadata: { name: 'private' },
+      spec: { nodeName: 'sim-node', automountServiceAccountToken: false, imagePullSecrets: [{ name: 'regcred' }, { name: 'gone' }], containers: [{ name: 'main', image: PRIVATE, command: ['sh', '-c', 'sleep 3600'] }] },
+    });
+    assert.deepEqual((await sync(p)).failures, []);
+    const ev = events.list({ uid: p.metadata!.uid! }).find((e) => e.reason === 'FailedToRetrieveImagePullSecret');
+    assert.equal(ev?.message, 'Unable to retrieve some image pull secrets (gone); attempting to pull the image may not succeed.');
+  });
+
+  it('a secret no pod of this node references is forbidden by the Node authorizer (the node identity is what is used)', async () => {
+    // a pod on another node references "unrelated": registering it here does not make the API let this node read it
+    const p = await apiPod({
+      metadata: { name: 'elsewhere' },
+      spec: { nodeName: 'other-node', automountServiceAccountToken: false, containers: [{ name: 'main', image: BUSYBOX, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'sleep 3600'], env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'unrelated', key: 'k' } } }] }] },
+    });
+    await assert.rejects(secrets.getSecret('default', 'unrelated'), (e: unknown) => e instanceof Error && /forbidden/.test(e.message) && /system:node:sim-node/.test(e.message));
+    const r = await sync(p);
+    assert.equal(r.failures[0]?.reason, 'CreateContainerConfigError');
+    assert.match(r.failures[0]!.message, /^secrets "unrelated" is forbidden: User "system:node:sim-node"/);
+    // the same secret read as an admin exists: the refusal is the node's
+    assert.equal((await admin.readNamespacedSecret({ name: 'unrelated', namespace: 'default' })).metadata?.name, 'unrelated');
   });
 });

@@ -31,10 +31,15 @@ import type {
 } from '../container/index.js';
 import type { EventRecorder, ObjectRef } from '../events/index.js';
 import { ImageError, ImagePuller, type ImagePullSettings } from '../images/index.js';
-import { cleanupPodDir, makeMounts, setUpPodVolumes, terminationMessageFile, VolumeError, writeEtcHosts } from '../volumes/index.js';
+import { cleanupPodDir, makeMounts, MountError, PodVolumes, terminationMessageFile, VolumeError, writeEtcHosts } from '../volumes/index.js';
+import type { ConfigMapGetter } from '../configmap/index.js';
+import type { SecretGetter } from '../secret/index.js';
+import type { ServiceAccountTokenGetter } from '../token/index.js';
 import { computePodActions, type ProbeVerdict } from './actions.js';
 import {
   ContainerConfigError,
+  environmentWarnings,
+  fetchEnvSources,
   generateContainerConfig,
   generatePodSandboxConfig,
   managedHostsFile,
@@ -104,8 +109,17 @@ export interface KubeRuntimeManagerOptions {
   podLogsRoot: string;
   /** Name of the runtime for containerID URIs (containerd://...). */
   runtimeName?: string;
-  /** Image pull settings (serializeImagePulls, registryPullQPS, pull secrets, ...); kubelet defaults when absent. */
+  /**
+   * Image pull settings (serializeImagePulls, registryPullQPS, ...); kubelet defaults when absent.
+   * In cluster mode `getPullSecrets` reads the pod's imagePullSecrets (secret/pullSecretsGetter).
+   */
   imagePulls?: ImagePullSettings;
+  /** Cluster mode: where env configMapKeyRef/configMapRef and configMap volumes/sources are read (the ConfigMapManager). */
+  configMaps?: ConfigMapGetter;
+  /** Cluster mode: where env secretKeyRef/secretRef and secret volumes/sources are read (the SecretManager). */
+  secrets?: SecretGetter;
+  /** Cluster mode: service-account tokens for serviceAccountToken projections (the TokenManager). */
+  tokens?: ServiceAccountTokenGetter;
 }
 
 const minimumGracePeriodSeconds = 2;
@@ -137,6 +151,9 @@ export class KubeRuntimeManager implements PodStatusProvider {
   readonly reasons = new ReasonCache();
   readonly crashBackoff: Backoff;
   readonly images: ImagePuller;
+  /** The pod volumes (setUp at each container start; the kubelet calls volumes.refresh(pod) on pod syncs). */
+  readonly volumes: PodVolumes;
+  private readonly envGetters: { configMaps?: ConfigMapGetter | undefined; secrets?: SecretGetter | undefined };
   private readonly runtime: Runtime;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -158,6 +175,16 @@ export class KubeRuntimeManager implements PodStatusProvider {
     this.runtimeName = opts.runtimeName ?? 'containerd';
     this.crashBackoff = new Backoff(opts.clock, 10_000, 300_000);
     this.images = new ImagePuller({ ...opts.imagePulls, runtime: opts.runtime, clock: opts.clock, recorder: opts.recorder, logger: opts.logger.child({ component: 'images' }) });
+    this.envGetters = { configMaps: opts.configMaps, secrets: opts.secrets };
+    this.volumes = new PodVolumes({
+      rootDir: opts.rootDir,
+      clock: opts.clock,
+      recorder: opts.recorder,
+      logger: opts.logger.child({ component: 'volumes' }),
+      ...(opts.configMaps ? { configMaps: opts.configMaps } : {}),
+      ...(opts.secrets ? { secrets: opts.secrets } : {}),
+      ...(opts.tokens ? { tokens: opts.tokens } : {}),
+    });
   }
 
   // ------------------------------------------------------------ reading the runtime
@@ -412,7 +439,8 @@ export class KubeRuntimeManager implements PodStatusProvider {
     let config;
     try {
       verifyRunAsNonRoot(pod, c, imageUser);
-      const volumes = setUpPodVolumes(pod, this.rootDir);
+      const volumes = await this.volumes.setUp(pod);
+      const envSources = await fetchEnvSources(pod, c, this.envGetters);
       const etcHosts = writeEtcHosts(this.rootDir, uid, managedHostsFile(pod, podIPs, this.node.clusterDomain, pod.spec?.hostNetwork ? readHostsFile() : undefined));
       const termLog = c.terminationMessagePath === '' ? undefined : terminationMessageFile(this.rootDir, uid, c.name, `${restartCount}-${this.clock.now().toString(36)}`);
       config = generateContainerConfig({
@@ -425,8 +453,12 @@ export class KubeRuntimeManager implements PodStatusProvider {
         podIPs,
         node: this.node,
         mounts: makeMounts(c, volumes, etcHosts, termLog),
+        envSources,
       });
+      for (const w of environmentWarnings(c, { pod, podIPs, node: this.node, ...envSources })) this.recorder.event(podRef(pod), 'Warning', 'InvalidEnvironmentVariableNames', w);
     } catch (e) {
+      // the FailedMount event is the volume's own (PodVolumes records it)
+      if (e instanceof MountError) return { reason: 'CreateContainerConfigError', message: e.message };
       if (e instanceof ContainerConfigError || e instanceof VolumeError) {
         this.recorder.event(ref, 'Warning', 'Failed', `Error: ${e.message}`);
         return { reason: 'CreateContainerConfigError', message: e.message };
