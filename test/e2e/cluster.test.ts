@@ -117,7 +117,8 @@ if (!env.available) {
     it('runs a pod bound to it in containerd and reports it Running', async () => {
       await api.createNamespacedPod({
         namespace: ns,
-        body: { metadata: { name: 'web' }, spec: { nodeName: n.nodeName, automountServiceAccountToken: false, terminationGracePeriodSeconds: 2, containers: [{ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'] }] } },
+        // as a real API server makes it: with the projected kube-api-access volume
+        body: { metadata: { name: 'web' }, spec: { nodeName: n.nodeName, terminationGracePeriodSeconds: 2, containers: [{ name: 'main', image, command: ['sh', '-c', 'exec sleep 3600'] }] } },
       });
       const pod = await eventually(async () => (apiPod('web')?.status?.phase === 'Running' ? apiPod('web') : undefined), 60_000, 'web Running in the API');
       const [c] = (await containersOf('web')).filter((x) => x.state === 'CONTAINER_RUNNING');
@@ -160,6 +161,8 @@ if (!env.available) {
         ['admin: metrics', 'GET', { cert: admin }, '/metrics', 200, /kubelet_pleg_relist_duration_seconds/],
         ['admin: logs', 'GET', { cert: admin }, `/containerLogs/${ns}/web/main`, 200],
         ['admin by token: run', 'POST', { token: adminToken }, `/run/${ns}/web/main?cmd=echo+hello+from+web`, 200, /^hello from web\n$/],
+        ['the service-account files in the container', 'POST', { cert: admin }, `/run/${ns}/web/main?cmd=cat+/var/run/secrets/kubernetes.io/serviceaccount/namespace`, 200, new RegExp(`^${ns}$`)],
+        ['the token is mounted read-only', 'POST', { cert: admin }, `/run/${ns}/web/main?cmd=touch+/var/run/secrets/kubernetes.io/serviceaccount/x`, 500, /Read-only file system/],
       ];
       for (const [what, method, who, path, code, body] of table) {
         const r = await call(apiPort, path, who, method);
