@@ -307,5 +307,14 @@ describe('kubelet in cluster mode (simulated runtime, test API server)', () => {
     });
     assert.ok(mirror.metadata?.annotations?.['kubernetes.io/config.mirror']);
     assert.equal(mirror.metadata?.ownerReferences?.[0]?.kind, 'Node');
+    // someone deletes the mirror pod: the static pod runs on and its mirror pod comes back
+    await s.kubeconfig().makeApiClient(CoreV1Api).deleteNamespacedPod({ name: 'st-sim-node', namespace: 'default', body: { gracePeriodSeconds: 0 } });
+    const again = await until('the mirror pod recreated', () => {
+      const p = s.get('pods', 'default', 'st-sim-node') as V1Pod | undefined;
+      return p && p.metadata?.uid !== mirror.metadata?.uid ? p : undefined;
+    });
+    assert.equal(again.metadata?.annotations?.['kubernetes.io/config.mirror'], mirror.metadata?.annotations?.['kubernetes.io/config.mirror']);
+    const running = (await sim.listContainers({ state: 'CONTAINER_RUNNING' })).filter((c) => c.labels['io.kubernetes.pod.name'] === 'st-sim-node');
+    assert.equal(running.length, 1, 'the static pod itself was not touched');
   });
 });
