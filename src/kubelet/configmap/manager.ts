@@ -7,8 +7,7 @@
 // object); the NotFound wording is the Watch strategy's (`configmap "x" not found`).
 
 import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Container, type V1Pod } from '@kubernetes/client-node';
-import type { Clock } from '../../util/clock.js';
-import { CachingObjectManager, toObjectError, type ObjectFetcher } from '../../util/objectcache.js';
+import { CachingObjectManager, toObjectError, type ObjectCacheOptions, type ObjectFetcher } from '../../util/objectcache.js';
 
 /** What consumers (env, volumes) need: one ConfigMap by name; rejects with ObjectNotFoundError on 404. */
 export interface ConfigMapGetter {
@@ -42,40 +41,21 @@ export function kubeConfigMapFetcher(kc: KubeConfig): ObjectFetcher<V1ConfigMap>
   };
 }
 
-export interface ConfigMapManagerOptions {
-  clock: Clock;
+export type ConfigMapManagerOptions = Omit<ObjectCacheOptions<V1ConfigMap>, 'fetch' | 'referencedNames'> & {
   /** The node's kubeconfig (cluster mode); or `fetch` for tests. */
   kubeConfig?: KubeConfig;
   fetch?: ObjectFetcher<V1ConfigMap>;
-  ttlMs?: number;
-  /** The TTL from the node's node.alpha.kubernetes.io/ttl annotation (ms), if set. */
-  getTTL?: () => number | undefined;
-}
+};
 
-/** configmap.Manager: GetConfigMap, RegisterPod, UnregisterPod. */
-export class ConfigMapManager implements ConfigMapGetter {
-  private readonly cache: CachingObjectManager<V1ConfigMap>;
-
+/** configmap.Manager: getConfigMap, RegisterPod, UnregisterPod (the shared cache does the work). */
+export class ConfigMapManager extends CachingObjectManager<V1ConfigMap> implements ConfigMapGetter {
   constructor(opts: ConfigMapManagerOptions) {
     const fetch = opts.fetch ?? (opts.kubeConfig ? kubeConfigMapFetcher(opts.kubeConfig) : undefined);
     if (!fetch) throw new Error('ConfigMapManager needs a kubeConfig or a fetch function');
-    this.cache = new CachingObjectManager({ fetch, clock: opts.clock, referencedNames: podConfigMapNames, ...(opts.ttlMs !== undefined ? { ttlMs: opts.ttlMs } : {}), ...(opts.getTTL ? { getTTL: opts.getTTL } : {}) });
+    super({ ...opts, fetch, referencedNames: podConfigMapNames });
   }
 
   getConfigMap(namespace: string, name: string): Promise<V1ConfigMap> {
-    return this.cache.get(namespace, name);
-  }
-
-  registerPod(pod: V1Pod): void {
-    this.cache.registerPod(pod);
-  }
-
-  unregisterPod(pod: V1Pod): void {
-    this.cache.unregisterPod(pod);
-  }
-
-  /** Objects referenced by registered pods. */
-  get size(): number {
-    return this.cache.size;
+    return this.get(namespace, name);
   }
 }

@@ -8,8 +8,7 @@
 // image puller's (src/kubelet/images/puller.ts), which sees which named secrets came back.
 
 import { CoreV1Api, type KubeConfig, type V1Container, type V1Pod, type V1Secret } from '@kubernetes/client-node';
-import type { Clock } from '../../util/clock.js';
-import { CachingObjectManager, toObjectError, type ObjectFetcher } from '../../util/objectcache.js';
+import { CachingObjectManager, toObjectError, type ObjectCacheOptions, type ObjectFetcher } from '../../util/objectcache.js';
 
 /** What consumers (env, volumes, pulls) need: one Secret by name; rejects with ObjectNotFoundError on 404. */
 export interface SecretGetter {
@@ -56,41 +55,22 @@ export function kubeSecretFetcher(kc: KubeConfig): ObjectFetcher<V1Secret> {
   };
 }
 
-export interface SecretManagerOptions {
-  clock: Clock;
+export type SecretManagerOptions = Omit<ObjectCacheOptions<V1Secret>, 'fetch' | 'referencedNames'> & {
   /** The node's kubeconfig (cluster mode); or `fetch` for tests. */
   kubeConfig?: KubeConfig;
   fetch?: ObjectFetcher<V1Secret>;
-  ttlMs?: number;
-  /** The TTL from the node's node.alpha.kubernetes.io/ttl annotation (ms), if set. */
-  getTTL?: () => number | undefined;
-}
+};
 
-/** secret.Manager: GetSecret, RegisterPod, UnregisterPod. */
-export class SecretManager implements SecretGetter {
-  private readonly cache: CachingObjectManager<V1Secret>;
-
+/** secret.Manager: getSecret, RegisterPod, UnregisterPod (the shared cache does the work). */
+export class SecretManager extends CachingObjectManager<V1Secret> implements SecretGetter {
   constructor(opts: SecretManagerOptions) {
     const fetch = opts.fetch ?? (opts.kubeConfig ? kubeSecretFetcher(opts.kubeConfig) : undefined);
     if (!fetch) throw new Error('SecretManager needs a kubeConfig or a fetch function');
-    this.cache = new CachingObjectManager({ fetch, clock: opts.clock, referencedNames: podSecretNames, ...(opts.ttlMs !== undefined ? { ttlMs: opts.ttlMs } : {}), ...(opts.getTTL ? { getTTL: opts.getTTL } : {}) });
+    super({ ...opts, fetch, referencedNames: podSecretNames });
   }
 
   getSecret(namespace: string, name: string): Promise<V1Secret> {
-    return this.cache.get(namespace, name);
-  }
-
-  registerPod(pod: V1Pod): void {
-    this.cache.registerPod(pod);
-  }
-
-  unregisterPod(pod: V1Pod): void {
-    this.cache.unregisterPod(pod);
-  }
-
-  /** Objects referenced by registered pods. */
-  get size(): number {
-    return this.cache.size;
+    return this.get(namespace, name);
   }
 }
 
