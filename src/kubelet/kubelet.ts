@@ -167,7 +167,8 @@ export class Kubelet {
   private readonly sources: { start(): void; stop(): void }[] = [];
   private readonly expectedSources: string[] = [];
   private timers: Timer[] = [];
-  private housekeepingRunning = false;
+  /** The housekeeping pass under way (stop() lets it finish before the runtime is closed). */
+  private housekeepingRunning: Promise<void> | undefined;
   private stopped = false;
   private lastSyncLoopTick = 0;
   private readonly rand: () => number;
@@ -364,7 +365,10 @@ export class Kubelet {
         syncTerminatingPod: (pod, running, grace, uid) => this.syncTerminatingPod(pod, running, grace, uid),
         syncTerminatedPod: (pod, uid) => this.syncTerminatedPod(pod, uid),
       },
-      onSyncDone: (_uid, _phase, type, ms) => this.podWorkerDuration.observe({ operation_type: type }, ms / 1000),
+      onSyncDone: (id, phase, type, ms, error) => {
+        this.podWorkerDuration.observe({ operation_type: type }, ms / 1000);
+        if (phase === 'terminated' && !error) this.apiStatusSync?.podTerminated(id);
+      },
     });
   }
 
@@ -444,6 +448,7 @@ export class Kubelet {
     this.timers = [];
     for (const s of this.sources) s.stop();
     this.evictionManager?.stop();
+    await this.housekeepingRunning;
     await Promise.all([this.nodeStatus?.stop(), this.nodeLease?.stop(), this.apiStatusSync?.stop()]);
     // the last events (Killing, ...) get a moment to reach the API
     if (this.apiEvents) await Promise.race([this.apiEvents.flush(), this.deps.clock.sleep(2000)]).catch(() => undefined);
@@ -605,47 +610,49 @@ export class Kubelet {
    * that no source has any more are removed from the runtime and disk.
    */
   async housekeeping(): Promise<void> {
-    if (this.housekeepingRunning) return;
+    if (this.housekeepingRunning) return this.housekeepingRunning;
+    this.housekeepingRunning = this.housekeepingPass().finally(() => {
+      this.housekeepingRunning = undefined;
+    });
+    return this.housekeepingRunning;
+  }
+
+  private async housekeepingPass(): Promise<void> {
     if (!this.podConfig.seenAllSources(this.expectedSources)) return;
     if (this.pleg.lastRelistTime() === undefined) return; // nothing known of the runtime yet
-    this.housekeepingRunning = true;
-    try {
-      this.probeManager.cleanupPods(new Set(this.pods.keys()));
-      if (this.mirrorClient && this.apiSource) {
-        // every admitted static pod that is not being deleted has its mirror pod in the API
-        const staticPods = [...this.pods.values()].filter((p) => isStaticPod(p) && !this.rejected.has(uid(p)) && !p.metadata?.deletionTimestamp);
-        await this.mirrorClient
-          .reconcile({ staticPods, mirrorPods: this.apiSource.mirrorPods(), canCreate: this.nodeStatus?.node()?.metadata?.uid !== undefined })
-          .catch((e: unknown) => this.log.warn('mirror pod reconcile failed', { err: errorMessage(e) }));
+    this.probeManager.cleanupPods(new Set(this.pods.keys()));
+    if (this.mirrorClient && this.apiSource) {
+      // every admitted static pod that is not being deleted has its mirror pod in the API
+      const staticPods = [...this.pods.values()].filter((p) => isStaticPod(p) && !this.rejected.has(uid(p)) && !p.metadata?.deletionTimestamp);
+      await this.mirrorClient
+        .reconcile({ staticPods, mirrorPods: this.apiSource.mirrorPods(), canCreate: this.nodeStatus?.node()?.metadata?.uid !== undefined })
+        .catch((e: unknown) => this.log.warn('mirror pod reconcile failed', { err: errorMessage(e) }));
+    }
+    for (const status of this.podCache.getAll()) {
+      if (this.pods.has(status.uid) || status.containerStatuses.length + status.sandboxStatuses.length === 0) continue;
+      // only pods this node created: other nodelets (or a kubelet) may share the runtime
+      if (status.owner !== this.settings.nodeName) continue;
+      const info = this.podWorkers.info(status.uid);
+      if (!info) {
+        this.log.info('stopping pod that no source has', { pod: `${status.namespace}/${status.name}`, podUID: status.uid });
+        this.podWorkers.updatePod({ type: 'kill', runningPod: status });
       }
-      for (const status of this.podCache.getAll()) {
-        if (this.pods.has(status.uid) || status.containerStatuses.length + status.sandboxStatuses.length === 0) continue;
-        // only pods this node created: other nodelets (or a kubelet) may share the runtime
-        if (status.owner !== this.settings.nodeName) continue;
-        const info = this.podWorkers.info(status.uid);
-        if (!info) {
-          this.log.info('stopping pod that no source has', { pod: `${status.namespace}/${status.name}`, podUID: status.uid });
-          this.podWorkers.updatePod({ type: 'kill', runningPod: status });
-        }
+    }
+    for (const id of this.podWorkers.uids()) {
+      const info = this.podWorkers.info(id)!;
+      if (this.pods.has(id) || !info.finished) continue;
+      const st = this.podCache.get(id);
+      try {
+        await this.runtimeManager.removePod(id, st.name, st.namespace);
+        this.podWorkers.forget(id);
+        this.podRefs?.tokens.deleteServiceAccountToken(id);
+        this.statusManager.deletePod(id);
+        this.lastSyncTime.delete(id);
+        this.startedPods.delete(id);
+        this.log.info('removed pod', { pod: `${st.namespace}/${st.name}`, podUID: id });
+      } catch (e) {
+        this.log.warn('failed to remove pod, will retry', { podUID: id, err: errorMessage(e) });
       }
-      for (const id of this.podWorkers.uids()) {
-        const info = this.podWorkers.info(id)!;
-        if (this.pods.has(id) || !info.finished) continue;
-        const st = this.podCache.get(id);
-        try {
-          await this.runtimeManager.removePod(id, st.name, st.namespace);
-          this.podWorkers.forget(id);
-          this.podRefs?.tokens.deleteServiceAccountToken(id);
-          this.statusManager.deletePod(id);
-          this.lastSyncTime.delete(id);
-          this.startedPods.delete(id);
-          this.log.info('removed pod', { pod: `${st.namespace}/${st.name}`, podUID: id });
-        } catch (e) {
-          this.log.warn('failed to remove pod, will retry', { podUID: id, err: errorMessage(e) });
-        }
-      }
-    } finally {
-      this.housekeepingRunning = false;
     }
   }
 

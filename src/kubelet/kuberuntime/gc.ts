@@ -33,6 +33,7 @@
 import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, PodSandbox, Runtime } from '../../runtime/types.js';
+import { isNotFound } from '../../runtime/errors.js';
 import type { Clock, Timer } from '../../util/clock.js';
 import { Serializer } from '../../util/serial.js';
 import { errorMessage } from '../../util/errors.js';
@@ -348,6 +349,7 @@ export class ContainerGC {
         try {
           await runtime.stopPodSandbox(s.id);
         } catch (e) {
+          if (isNotFound(e)) continue; // removed meanwhile (housekeeping): nothing left to collect
           result.failures++;
           this.logger.error('Failed to stop sandbox before removing', { sandboxID: s.id, err: e });
           continue;
@@ -357,6 +359,7 @@ export class ContainerGC {
           removedIds.push(s.id);
           result.sandboxesRemoved++;
         } catch (e) {
+          if (isNotFound(e)) continue;
           result.failures++;
           this.logger.error('Failed to remove sandbox', { sandboxID: s.id, err: e });
         }

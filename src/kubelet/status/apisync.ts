@@ -317,6 +317,14 @@ export class ApiStatusSync implements StatusSink {
     return this.opts.canBeDeleted?.(uid) ?? false;
   }
 
+  /**
+   * The pod's worker finished (every container stopped, resources released): a pod being deleted
+   * can have its final delete now rather than at the next batch.
+   */
+  podTerminated(uid: string): void {
+    void this.trigger(uid);
+  }
+
   /** Runs a sync for uid, or asks the running one to go again. */
   private trigger(uid: string): Promise<void> | undefined {
     const e = this.entries.get(uid);
