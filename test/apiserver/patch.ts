@@ -3,9 +3,10 @@
 // pkg/util/strategicpatch for strategic merge patches).
 //
 // Differences: the strategic merge patch knows the patch strategies from a small table of the
-// fields nodelet touches (the `patchStrategy`/`patchMergeKey` struct tags of k8s.io/api core/v1
-// and coordination/v1) instead of reading Go struct tags. Lists not in the table are replaced,
-// which is what upstream does for atomic lists (taints, tolerations, containerStatuses, images).
+// fields nodelet touches (the `patchStrategy`/`patchMergeKey` struct tags of k8s.io/api core/v1,
+// coordination/v1 and the pod template of apps/v1 DaemonSets) instead of reading Go struct tags.
+// Lists not in the table are replaced, which is what upstream does for atomic lists (taints,
+// tolerations, containerStatuses, images).
 // Directives supported: `$patch: replace|delete` (maps and list items), `$setElementOrder/<f>`,
 // `$deleteFromPrimitiveList/<f>`, `$retainKeys` (honoured), other `$` keys are dropped.
 
@@ -179,6 +180,16 @@ export const strategicMergeKeys: Record<string, MergeKeys> = {
     'status.conditions': 'type',
     'status.podIPs': 'ip',
     'status.hostIPs': 'ip',
+  },
+  daemonsets: {
+    ...metadataKeys,
+    'spec.template.spec.containers': 'name',
+    'spec.template.spec.initContainers': 'name',
+    ...containerKeys('spec.template.spec.containers'),
+    ...containerKeys('spec.template.spec.initContainers'),
+    'spec.template.spec.volumes': 'name',
+    'spec.template.spec.imagePullSecrets': 'name',
+    'status.conditions': 'type',
   },
   nodes: {
     ...metadataKeys,

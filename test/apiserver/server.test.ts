@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  ApiException, CertificatesV1Api, CoordinationV1Api, CoreV1Api, AuthenticationV1Api, AuthorizationV1Api, makeInformer, PatchStrategy,
-  setHeaderOptions, Watch, type KubeConfig, type V1Pod,
+  ApiException, AppsV1Api, CertificatesV1Api, CoordinationV1Api, CoreV1Api, AuthenticationV1Api, AuthorizationV1Api, makeInformer, PatchStrategy,
+  setHeaderOptions, Watch, type KubeConfig, type V1DaemonSet, type V1Pod,
 } from '@kubernetes/client-node';
 import { createKeyAndCSR } from './pki.js';
 import { startTestApiServer, type TestApiServer, type TestApiServerOptions } from './server.js';
@@ -159,6 +159,52 @@ describe('test apiserver: storage semantics', () => {
       assert.equal(st.status?.phase, 'Running');
       assert.equal(st.metadata?.labels?.x, '1');
       assert.equal(st.spec?.activeDeadlineSeconds, undefined);
+    });
+  });
+
+  it('serves apps/v1 DaemonSets through AppsV1Api: generation, status subresource, strategic patch, list, watch, delete', async () => {
+    await withServer({}, async (s) => {
+      const apps = s.kubeconfig().makeApiClient(AppsV1Api);
+      const labels = { app: 'agent' };
+      const ds: V1DaemonSet = {
+        metadata: { name: 'agent', labels },
+        spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'a', image: 'busybox:1.36' }, { name: 'b', image: 'busybox:1.36' }] } } },
+        status: { currentNumberScheduled: 7, numberMisscheduled: 0, desiredNumberScheduled: 7, numberReady: 7 },
+      };
+      const w = await startWatch(s.kubeconfig(), '/apis/apps/v1/namespaces/kube-system/daemonsets', { resourceVersion: s.store.resourceVersion });
+      const created = await apps.createNamespacedDaemonSet({ namespace: 'kube-system', body: ds });
+      assert.equal(created.apiVersion, 'apps/v1');
+      assert.equal(created.kind, 'DaemonSet');
+      assert.equal(created.metadata?.generation, 1);
+      assert.equal(created.status?.desiredNumberScheduled, 0, 'create resets .status');
+      assert.equal((await apps.readNamespacedDaemonSet({ name: 'agent', namespace: 'kube-system' })).metadata?.uid, created.metadata?.uid);
+      assert.deepEqual((await apps.listNamespacedDaemonSet({ namespace: 'kube-system' })).items.map((x) => x.metadata?.name), ['agent']);
+      assert.deepEqual((await apps.listDaemonSetForAllNamespaces({ labelSelector: 'app=agent' })).items.map((x) => x.metadata?.namespace), ['kube-system']);
+
+      const st = await apps.replaceNamespacedDaemonSetStatus({ name: 'agent', namespace: 'kube-system', body: { ...created, status: { ...created.status!, desiredNumberScheduled: 3, numberReady: 2, observedGeneration: 1 } } });
+      assert.equal(st.status?.numberReady, 2);
+      assert.equal(st.metadata?.generation, 1, 'a status update keeps the generation');
+      const relabeled = await apps.replaceNamespacedDaemonSet({ name: 'agent', namespace: 'kube-system', body: { ...st, metadata: { ...st.metadata, annotations: { a: 'b' }, generation: 99 }, status: { ...st.status!, numberReady: 0 } } });
+      assert.equal(relabeled.metadata?.generation, 1, 'metadata-only change: same generation, and a request cannot set it');
+      assert.equal(relabeled.status?.numberReady, 2, 'the main resource ignores .status');
+      const stale = await apiError(apps.replaceNamespacedDaemonSet({ name: 'agent', namespace: 'kube-system', body: st }));
+      assert.equal(stale.code, 409);
+      const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+      const patched = await apps.patchNamespacedDaemonSet({ name: 'agent', namespace: 'kube-system', body: { spec: { template: { spec: { containers: [{ name: 'b', image: 'busybox:1.37' }] } } } } }, smp);
+      assert.deepEqual(patched.spec?.template.spec?.containers.map((c) => `${c.name}=${c.image}`), ['a=busybox:1.36', 'b=busybox:1.37'], 'containers merged by name');
+      assert.equal(patched.metadata?.generation, 2, 'a spec change bumps the generation');
+
+      await apps.deleteNamespacedDaemonSet({ name: 'agent', namespace: 'kube-system' });
+      assert.equal(s.get('daemonsets', 'kube-system', 'agent'), undefined);
+      await waitFor(() => w.events.length >= 5, 'the watch events');
+      w.stop();
+      assert.deepEqual(w.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'MODIFIED', 'MODIFIED', 'DELETED']);
+
+      const forbidden = await apiError(s.kubeconfig({ node: 'n1' }).makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces());
+      assert.equal(forbidden.code, 403);
+      const discovery = await apps.getAPIResources();
+      assert.deepEqual(discovery.resources.map((r) => r.name), ['daemonsets', 'daemonsets/status']);
+      assert.deepEqual(discovery.resources[0]?.shortNames, ['ds']);
     });
   });
 

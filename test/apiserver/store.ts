@@ -4,10 +4,15 @@
 // pkg/registry/core/pod/strategy.go CheckGracefulDelete and rest/delete.go BeforeDelete, and the
 // status-subresource strategies that keep .status apart from the main resource).
 //
-// Differences: everything is in memory and synchronous; no managedFields, no generation (none of
-// the served resources has it in v1.30); namespace deletion removes the namespace and its objects
-// at once (no Terminating phase / namespace controller). Finalizers are honoured (an object with
-// finalizers gets a deletionTimestamp and goes when the last finalizer is removed).
+// Resources with `generation` (apps/v1 DaemonSets: pkg/registry/apps/daemonset/strategy.go) get
+// metadata.generation 1 on create and +1 on each change of .spec (a request cannot set it), and
+// their create starts from `initialStatus` (PrepareForCreate resets .status).
+//
+// Differences: everything is in memory and synchronous; no managedFields; namespace deletion
+// removes the namespace and its objects at once (no Terminating phase / namespace controller).
+// Finalizers are honoured (an object with finalizers gets a deletionTimestamp and goes when the
+// last finalizer is removed). DaemonSets get no defaulting (updateStrategy, revisionHistoryLimit,
+// the pod template's defaults) and no validation (selector matching the template's labels).
 
 import { randomUUID } from 'node:crypto';
 import { deepEqual } from './patch.js';
@@ -51,6 +56,10 @@ export interface ResourceInfo {
   shortNames?: string[];
   /** Not stored: create only answers (reviews, token requests). */
   virtual?: boolean;
+  /** metadata.generation: 1 at create, +1 on every .spec change (workload strategies). */
+  generation?: boolean;
+  /** The .status a create starts from (the strategy's PrepareForCreate), whatever was sent. */
+  initialStatus?: Record<string, unknown>;
 }
 
 const rw = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -69,6 +78,12 @@ export const resources: ResourceInfo[] = [
   core('secrets', 'Secret', true),
   core('serviceaccounts', 'ServiceAccount', true, { subresources: ['token'], shortNames: ['sa'] }),
   { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', listKind: 'LeaseList', namespaced: true, subresources: [], statusIsolated: false, allowCreateOnUpdate: true, verbs: rw },
+  {
+    group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', listKind: 'DaemonSetList', namespaced: true, subresources: ['status'], statusIsolated: true,
+    allowCreateOnUpdate: false, verbs: rw, shortNames: ['ds'], generation: true,
+    // DaemonSetStatus: these four are not omitempty, so a new object shows them as 0
+    initialStatus: { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 },
+  },
   { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', kind: 'CertificateSigningRequest', listKind: 'CertificateSigningRequestList', namespaced: false, subresources: ['status', 'approval'], statusIsolated: true, allowCreateOnUpdate: false, verbs: rw, shortNames: ['csr'] },
   { group: 'authentication.k8s.io', version: 'v1', resource: 'tokenreviews', kind: 'TokenReview', listKind: 'TokenReviewList', namespaced: false, subresources: [], statusIsolated: false, allowCreateOnUpdate: false, verbs: ['create'], virtual: true },
   { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews', kind: 'SubjectAccessReview', listKind: 'SubjectAccessReviewList', namespaced: false, subresources: [], statusIsolated: false, allowCreateOnUpdate: false, verbs: ['create'], virtual: true },
@@ -279,6 +294,8 @@ export class Store {
     delete md.deletionTimestamp;
     delete md.deletionGracePeriodSeconds;
     delete md.resourceVersion;
+    if (r.generation) md.generation = 1;
+    if (r.initialStatus) obj.status = clone(r.initialStatus);
     this.admit?.(r, obj, 'create', undefined, ctx);
     this.stamp(obj);
     this.objects.set(key(r, ns, md.name), obj);
@@ -328,6 +345,10 @@ export class Store {
       if (r.statusIsolated) {
         if (old.status === undefined) delete next.status;
         else next.status = clone(old.status);
+      }
+      if (r.generation) {
+        const gen = typeof om.generation === 'number' ? om.generation : 1;
+        md.generation = deepEqual(next.spec, old.spec) ? gen : gen + 1;
       }
       if (r.namespaced) md.namespace = ns;
       this.admit?.(r, next, 'update', old, ctx);

@@ -1,0 +1,176 @@
+// Shared informers for the controllers (models client-go's SharedIndexInformer as
+// kube-controller-manager uses it: list then watch, a local cache the listers read, event handlers,
+// HasSynced). The API edge is @kubernetes/client-node's ListWatch (cache.ts); what it lacks is
+// added here: it is restarted after an error or a closed watch (client-node leaves that to the
+// caller) with a backoff on the injected Clock, and hasSynced() says when the first list is in.
+//
+// MemoryInformer is the same interface over an in-memory map, for unit tests and benchmarks
+// (thousands of simulated nodes without an API server).
+
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { Clock, Timer } from '../util/clock.js';
+import { errorMessage } from '../util/errors.js';
+import { nopLogger, type Logger } from '../util/logger.js';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+/** What a controller reads: the cache (a lister) and its events. */
+export interface Informer<T extends KubernetesObject> {
+  /** Objects in the cache (of one namespace when given). */
+  list(namespace?: string): readonly T[];
+  get(name: string, namespace?: string): T | undefined;
+  /** add: (obj); update: (obj, old); delete: (obj, the last known state). */
+  on(event: InformerEvent, cb: (obj: T, old?: T) => void): void;
+  /** True once the first list has been stored (WaitForCacheSync). */
+  hasSynced(): boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const key = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/** An informer over an in-memory store (tests, benchmarks): add/update/remove drive the handlers. */
+export class MemoryInformer<T extends KubernetesObject> implements Informer<T> {
+  private readonly objects = new Map<string, T>();
+  private readonly handlers: Record<InformerEvent, ((obj: T, old?: T) => void)[]> = { add: [], update: [], delete: [] };
+  private synced = false;
+
+  constructor(initial: readonly T[] = []) {
+    for (const o of initial) this.objects.set(key(o), o);
+  }
+
+  list(namespace?: string): readonly T[] {
+    const all = [...this.objects.values()];
+    return namespace === undefined ? all : all.filter((o) => (o.metadata?.namespace ?? '') === namespace);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.objects.get(`${namespace ?? ''}/${name}`);
+  }
+
+  on(event: InformerEvent, cb: (obj: T, old?: T) => void): void {
+    this.handlers[event].push(cb);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  start(): Promise<void> {
+    this.synced = true;
+    for (const o of this.objects.values()) for (const h of this.handlers.add) h(o);
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Adds or replaces an object, calling the add or update handlers. */
+  upsert(obj: T): void {
+    const old = this.objects.get(key(obj));
+    this.objects.set(key(obj), obj);
+    if (!this.synced) return;
+    if (old) for (const h of this.handlers.update) h(obj, old);
+    else for (const h of this.handlers.add) h(obj);
+  }
+
+  remove(name: string, namespace?: string): void {
+    const k = `${namespace ?? ''}/${name}`;
+    const old = this.objects.get(k);
+    if (!old) return;
+    this.objects.delete(k);
+    if (this.synced) for (const h of this.handlers.delete) h(old, old);
+  }
+}
+
+export interface ApiInformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** The collection's path, e.g. /api/v1/nodes or /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  clock: Clock;
+  logger?: Logger;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Wait before restarting after an error or a closed watch (default 1 s, doubling to 30 s). */
+  restartBackoffMs?: number;
+}
+
+/** client-node's ListWatch, restarted when its watch fails, with update events carrying the old object. */
+export class ApiInformer<T extends KubernetesObject> implements Informer<T> {
+  private readonly lw: ListWatch<T>;
+  private readonly handlers: Record<InformerEvent, ((obj: T, old?: T) => void)[]> = { add: [], update: [], delete: [] };
+  /** The last state handed to handlers, for update's old object (ListWatch does not keep it). */
+  private readonly last = new Map<string, T>();
+  private synced = false;
+  private stopped = true;
+  private failures = 0;
+  private timer: Timer | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ApiInformerOptions<T>) {
+    this.log = (opts.logger ?? nopLogger).child({ informer: opts.path });
+    this.lw = new ListWatch<T>(opts.path, new Watch(opts.kubeConfig), opts.list, false, opts.labelSelector, opts.fieldSelector);
+    this.lw.on('add', (o) => {
+      this.last.set(key(o), o);
+      for (const h of this.handlers.add) h(o);
+    });
+    this.lw.on('update', (o) => {
+      const old = this.last.get(key(o));
+      this.last.set(key(o), o);
+      for (const h of this.handlers.update) h(o, old);
+    });
+    this.lw.on('delete', (o) => {
+      const old = this.last.get(key(o)) ?? o;
+      this.last.delete(key(o));
+      for (const h of this.handlers.delete) h(o, old);
+    });
+    this.lw.on('error', (err?: unknown) => this.restartLater(err));
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.lw.list(namespace);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.lw.get(name, namespace);
+  }
+
+  on(event: InformerEvent, cb: (obj: T, old?: T) => void): void {
+    this.handlers[event].push(cb);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    try {
+      await this.lw.start();
+      this.synced = true;
+      this.failures = 0;
+    } catch (err) {
+      this.restartLater(err);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.stop();
+    await this.lw.stop();
+  }
+
+  private restartLater(err: unknown): void {
+    if (this.stopped || this.timer) return;
+    const base = this.opts.restartBackoffMs ?? 1000;
+    const delay = Math.min(base * 2 ** this.failures, 30_000);
+    this.failures++;
+    this.log.warn('list/watch failed; restarting', { err: errorMessage(err), retryInMs: delay });
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.start();
+    }, delay);
+  }
+}

@@ -1,0 +1,97 @@
+// The node lifecycle controller's API edge (what upstream does through clientset calls and
+// pkg/controller/util/node: UpdateNodeStatus, SwapNodeControllerTaint / AddOrUpdateTaintOnNode /
+// RemoveTaintOffNode with their conflict retries, MarkPodsNotReady's UpdateStatus). The loops in
+// controller.ts see only this interface; tests and benchmarks may give a fake.
+
+import { ApiException, CoreV1Api, type KubeConfig, type V1Node, type V1Pod, type V1Taint } from '@kubernetes/client-node';
+
+/** What a taint/label change computes from the Node as just read. */
+export interface NodeMutation {
+  taints: V1Taint[];
+  changed: boolean;
+  /** Labels to set (merged over the node's). */
+  labels?: Record<string, string>;
+}
+
+export interface NodeLifecycleClient {
+  getNode(name: string): Promise<V1Node>;
+  /** nodes/status update with the node's resourceVersion (409 when stale). */
+  updateNodeStatus(node: V1Node): Promise<V1Node>;
+  /** Read, mutate, write the Node's taints (and labels) in one update; conflicts retried. */
+  updateNodeTaints(name: string, mutate: (node: V1Node) => NodeMutation): Promise<void>;
+  /** pods/status update (the Ready condition). */
+  updatePodStatus(pod: V1Pod): Promise<void>;
+}
+
+/** Conflict retries of a taint update (upstream retry.DefaultBackoff: 5 steps). */
+const maxConflictRetries = 5;
+
+export function kubeNodeLifecycleClient(kc: KubeConfig): NodeLifecycleClient {
+  const api = kc.makeApiClient(CoreV1Api);
+  return {
+    getNode: (name) => api.readNode({ name }),
+    updateNodeStatus: (node) => api.replaceNodeStatus({ name: node.metadata?.name ?? '', body: node }),
+    async updateNodeTaints(name, mutate) {
+      for (let attempt = 0; ; attempt++) {
+        const node = await api.readNode({ name });
+        const m = mutate(node);
+        if (!m.changed) return;
+        const body: V1Node = {
+          ...node,
+          metadata: { ...node.metadata, ...(m.labels ? { labels: { ...node.metadata?.labels, ...m.labels } } : {}) },
+          spec: { ...node.spec, taints: m.taints },
+        };
+        try {
+          await api.replaceNode({ name, body });
+          return;
+        } catch (e) {
+          if (!(e instanceof ApiException && e.code === 409) || attempt + 1 >= maxConflictRetries) throw e;
+        }
+      }
+    },
+    updatePodStatus: async (pod) => {
+      await api.replaceNamespacedPodStatus({ name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', body: pod });
+    },
+  };
+}
+
+/** The in-memory client of the benchmark and unit tests: writes go straight into the informers' objects. */
+export function memoryNodeLifecycleClient(store: {
+  getNode(name: string): V1Node | undefined;
+  putNode(node: V1Node): void;
+  putPod(pod: V1Pod): void;
+}): NodeLifecycleClient & { writes: number } {
+  const client = {
+    writes: 0,
+    getNode: (name: string) => {
+      const n = store.getNode(name);
+      return n ? Promise.resolve(n) : Promise.reject(Object.assign(new Error(`nodes "${name}" not found`), { code: 404 }));
+    },
+    updateNodeStatus: (node: V1Node) => {
+      const cur = store.getNode(node.metadata?.name ?? '');
+      if (cur && cur.metadata?.resourceVersion !== node.metadata?.resourceVersion) return Promise.reject(Object.assign(new Error('conflict'), { code: 409 }));
+      client.writes++;
+      store.putNode(node);
+      return Promise.resolve(node);
+    },
+    updateNodeTaints: async (name: string, mutate: (node: V1Node) => NodeMutation) => {
+      for (let attempt = 0; attempt < maxConflictRetries; attempt++) {
+        const node = await client.getNode(name);
+        const m = mutate(node);
+        if (!m.changed) return;
+        // optimistic concurrency as the API server's resourceVersion: a node changed meanwhile is a conflict
+        if (store.getNode(name) !== node) continue;
+        client.writes++;
+        store.putNode({ ...node, metadata: { ...node.metadata, ...(m.labels ? { labels: { ...node.metadata?.labels, ...m.labels } } : {}) }, spec: { ...node.spec, taints: m.taints } });
+        return;
+      }
+      throw Object.assign(new Error(`nodes "${name}": conflict`), { code: 409 });
+    },
+    updatePodStatus: (pod: V1Pod) => {
+      client.writes++;
+      store.putPod(pod);
+      return Promise.resolve();
+    },
+  };
+  return client;
+}

@@ -1,0 +1,473 @@
+// The node lifecycle controller's loops (models kube-controller-manager v1.30's
+// pkg/controller/nodelifecycle/node_lifecycle_controller.go: Run, monitorNodeHealth,
+// doNoExecuteTaintingPass, doNoScheduleTaintingPass / the node update workers, the pod update
+// worker, handleDisruption; pkg/controller/util/node MarkPodsNotReady, RecordNodeStatusChange).
+//
+// Every decision is a pure function of health.ts, zones.ts and taints.ts; this file reads the
+// informers, calls them, and writes the result through NodeLifecycleClient (client.ts: the
+// @kubernetes/client-node edge), so the same loops run against an API server or in memory (the
+// benchmark). Time is the injected Clock; observed times are the controller's own, never the
+// kubelet's, so clock skew between machines does not matter.
+//
+//   every --node-monitor-period (5 s)   monitorNodeHealth: health per node (Node + Lease), Unknown
+//                                       past the grace period, NodeNotReady + pods NotReady when the
+//                                       controller turned Ready True -> Unknown, NoExecute decisions,
+//                                       zone states and rates
+//   every 100 ms                        doNoExecuteTaintingPass: each zone's rate-limited queue
+//   on Node add/update                  the NoSchedule taints from conditions + label reconciliation
+//   on Pod add/update                   a pod on a node that is not Ready is marked NotReady
+//
+// Differences: nodes are processed one after another, not by 8 parallel workers (the decisions
+// are microseconds; the writes are awaited per node); no non-taint-based eviction (removed
+// upstream in 1.30); a swap of not-ready <-> unreachable NoExecute is one write.
+
+import type { V1DaemonSet, V1Lease, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Clock, Timer } from '../../util/clock.js';
+import { errorMessage } from '../../util/errors.js';
+import { nopLogger, type Logger } from '../../util/logger.js';
+import { Counter, Gauge, getOrCreate, Histogram } from '../../util/metrics.js';
+import type { ControllerEventRecorder } from '../events.js';
+import type { Informer } from '../informers.js';
+import type { NodeLifecycleClient } from './client.js';
+import {
+  ConditionTrue,
+  defaultGracePeriods,
+  getReadyCondition,
+  NamespaceNodeLease,
+  nodeHealthUpdateRetry,
+  nodeNotReadyDecision,
+  NodeNotReadyEventReason,
+  nodeStatusChangeEventMessage,
+  podNodeNotReadyEventMessage,
+  podReadyFalseConditions,
+  resetProbeTimes,
+  tryUpdateNodeHealth,
+  type GracePeriods,
+  type NodeHealthData,
+} from './health.js';
+import { nodeEvictionPeriodMs, noExecuteRetryAfterMs, RateLimitedTimedQueue, type ActionResult } from './ratelimitedqueue.js';
+import { applyTaints, noExecuteAction, noExecuteTaintFor, noScheduleTaintsDiff, reachableTaintRemovals, reconcileNodeLabels } from './taints.js';
+import { classifyNodes, defaultEvictionRates, defaultUnhealthyZoneThreshold, handleDisruption, isNodeExcludedFromDisruptionChecks, zoneKey, type EvictionRates, type ZoneState } from './zones.js';
+import type { V1NodeCondition } from '@kubernetes/client-node';
+
+export interface NodeLifecycleSettings extends GracePeriods, EvictionRates {
+  /** --node-monitor-period (5 s). */
+  nodeMonitorPeriodMs: number;
+  /** --unhealthy-zone-threshold (0.55). */
+  unhealthyZoneThreshold: number;
+}
+
+export const defaultNodeLifecycleSettings: NodeLifecycleSettings = {
+  ...defaultGracePeriods,
+  ...defaultEvictionRates,
+  nodeMonitorPeriodMs: 5000,
+  unhealthyZoneThreshold: defaultUnhealthyZoneThreshold,
+};
+
+export interface NodeLifecycleControllerOptions {
+  nodes: Informer<V1Node>;
+  leases: Informer<V1Lease>;
+  pods: Informer<V1Pod>;
+  daemonSets?: Informer<V1DaemonSet>;
+  client: NodeLifecycleClient;
+  clock: Clock;
+  logger?: Logger;
+  registry?: Registry;
+  recorder?: ControllerEventRecorder;
+  settings?: Partial<NodeLifecycleSettings>;
+}
+
+interface Metrics {
+  zoneHealth: Gauge;
+  zoneSize: Gauge;
+  unhealthyNodes: Gauge;
+  evictions: Counter;
+  updateNodeHealth: Histogram;
+  updateAllNodesHealth: Histogram;
+}
+
+function newMetrics(registry: Registry): Metrics {
+  const gauge = (name: string, help: string): Gauge => getOrCreate(registry, name, () => new Gauge({ name, help, labelNames: ['zone'], registers: [registry] }));
+  return {
+    zoneHealth: gauge('node_collector_zone_health', 'Gauge measuring percentage of healthy nodes per zone.'),
+    zoneSize: gauge('node_collector_zone_size', 'Gauge measuring number of registered Nodes per zones.'),
+    unhealthyNodes: gauge('node_collector_unhealthy_nodes_in_zone', 'Gauge measuring number of not Ready Nodes per zones.'),
+    evictions: getOrCreate(registry, 'node_collector_evictions_total', () => new Counter({ name: 'node_collector_evictions_total', help: 'Number of Node evictions that happened since current instance of NodeController started.', labelNames: ['zone'], registers: [registry] })),
+    updateNodeHealth: getOrCreate(registry, 'node_collector_update_node_health_duration_seconds', () =>
+      new Histogram({ name: 'node_collector_update_node_health_duration_seconds', help: 'Duration in seconds for NodeController to update the health of a single node.', buckets: [0.001, 0.004, 0.016, 0.064, 0.256, 1.024, 4.096, 16.384], registers: [registry] }),
+    ),
+    updateAllNodesHealth: getOrCreate(registry, 'node_collector_update_all_nodes_health_duration_seconds', () =>
+      new Histogram({ name: 'node_collector_update_all_nodes_health_duration_seconds', help: 'Duration in seconds for NodeController to update the health of all nodes.', buckets: [0.01, 0.04, 0.16, 0.64, 2.56, 10.24, 40.96, 163.84], registers: [registry] }),
+    ),
+  };
+}
+
+const nodeRef = (n: V1Node) => ({ kind: 'Node' as const, name: n.metadata?.name ?? '', uid: n.metadata?.name ?? '' });
+
+export class NodeLifecycleController {
+  readonly settings: NodeLifecycleSettings;
+  private readonly health = new Map<string, NodeHealthData>();
+  private readonly knownNodes = new Map<string, V1Node>();
+  private zoneStates = new Map<string, ZoneState>();
+  private readonly zoneQueues = new Map<string, RateLimitedTimedQueue>();
+  /** Nodes whose pods could not all be marked NotReady: retried at the next pass. */
+  private readonly podsNotReadyRetry = new Set<string>();
+  private readonly nodeUpdates = new Set<string>();
+  private readonly podUpdates = new Set<string>();
+  private draining = false;
+  private timers: Timer[] = [];
+  private monitorRunning: Promise<void> | undefined;
+  private taintingRunning = false;
+  private running = false;
+  private readonly log: Logger;
+  private readonly metrics: Metrics | undefined;
+
+  constructor(private readonly opts: NodeLifecycleControllerOptions) {
+    this.settings = { ...defaultNodeLifecycleSettings, ...opts.settings };
+    this.log = (opts.logger ?? nopLogger).child({ controller: 'node-lifecycle' });
+    this.metrics = opts.registry ? newMetrics(opts.registry) : undefined;
+    opts.nodes.on('add', (n) => this.enqueueNode(n));
+    opts.nodes.on('update', (n) => this.enqueueNode(n));
+    opts.pods.on('add', (p) => this.enqueuePod(p));
+    opts.pods.on('update', (p) => this.enqueuePod(p));
+  }
+
+  /** The informers have all listed (WaitForNamedCacheSync: nothing acts before). */
+  synced(): boolean {
+    return this.opts.nodes.hasSynced() && this.opts.leases.hasSynced() && this.opts.pods.hasSynced() && (this.opts.daemonSets?.hasSynced() ?? true);
+  }
+
+  /** Starts the loops (the informers must have synced); they stop with stop(). */
+  start(): void {
+    if (this.running) return;
+    if (!this.synced()) throw new Error('node lifecycle controller: informers have not synced');
+    this.running = true;
+    const { clock } = this.opts;
+    this.log.info('Starting node lifecycle controller', { nodeMonitorPeriodMs: this.settings.nodeMonitorPeriodMs, nodeMonitorGracePeriodMs: this.settings.nodeMonitorGracePeriodMs });
+    for (const n of this.opts.nodes.list()) this.enqueueNode(n);
+    this.timers.push(clock.setInterval(() => void this.monitorNodeHealth(), this.settings.nodeMonitorPeriodMs));
+    this.timers.push(clock.setInterval(() => void this.doNoExecuteTaintingPass(), nodeEvictionPeriodMs));
+    void this.monitorNodeHealth();
+  }
+
+  /** Stops acting at once (leadership lost): no new pass starts; the one under way finishes its current write. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) t.stop();
+    this.timers = [];
+    await this.monitorRunning;
+  }
+
+  zoneState(zone: string): ZoneState | undefined {
+    return this.zoneStates.get(zone);
+  }
+
+  /** A zone's queue (tests, benchmarks). */
+  queueOf(zone: string): RateLimitedTimedQueue | undefined {
+    return this.zoneQueues.get(zone);
+  }
+
+  // ---------------------------------------------------------------- monitorNodeHealth
+
+  /** One pass; a pass under way is shared. */
+  monitorNodeHealth(): Promise<void> {
+    if (this.monitorRunning) return this.monitorRunning;
+    this.monitorRunning = this.monitorPass()
+      .catch((e: unknown) => this.log.error('monitorNodeHealth failed', { err: errorMessage(e) }))
+      .finally(() => {
+        this.monitorRunning = undefined;
+      });
+    return this.monitorRunning;
+  }
+
+  private async monitorPass(): Promise<void> {
+    const { clock } = this.opts;
+    const start = clock.now();
+    const nodes = this.opts.nodes.list();
+    const { added, deleted, newZoneRepresentatives } = classifyNodes(this.knownNodes, nodes, this.zoneStates);
+    for (const n of newZoneRepresentatives) this.addZone(zoneKey(n));
+    for (const n of added) {
+      const name = n.metadata?.name ?? '';
+      this.log.info('Controller observed a new Node', { node: name });
+      this.opts.recorder?.event(nodeRef(n), 'Normal', 'RegisteredNode', `Node ${name} event: Registered Node ${name} in Controller`);
+      this.knownNodes.set(name, n);
+      this.addZone(zoneKey(n));
+      await this.markNodeAsReachable(n);
+    }
+    for (const n of deleted) {
+      const name = n.metadata?.name ?? '';
+      this.log.info('Controller observed a Node deletion', { node: name });
+      this.opts.recorder?.event(nodeRef(n), 'Normal', 'RemovingNode', `Node ${name} event: Removing Node ${name} from Controller`);
+      this.knownNodes.delete(name);
+      this.health.delete(name);
+      this.podsNotReadyRetry.delete(name);
+    }
+
+    const zoneConditions = new Map<string, (V1NodeCondition | undefined)[]>();
+    for (const listed of nodes) {
+      if (!this.running) return;
+      const t0 = clock.now();
+      const name = listed.metadata?.name ?? '';
+      this.knownNodes.set(name, listed);
+      const r = await this.updateNodeHealth(listed);
+      this.metrics?.updateNodeHealth.observe((clock.now() - t0) / 1000);
+      if (!r) continue; // the status could not be written: this node waits for the next pass
+      const { node, observed, current } = r;
+      if (!current) continue;
+      if (!isNodeExcludedFromDisruptionChecks(node)) {
+        const z = zoneKey(node);
+        let list = zoneConditions.get(z);
+        if (!list) zoneConditions.set(z, (list = []));
+        list.push(current);
+      }
+      await this.processTaintBaseEviction(node, observed);
+      const decision = nodeNotReadyDecision(observed, current, this.podsNotReadyRetry.has(name));
+      if (decision.recordNodeNotReady) {
+        this.log.info('Node is NotReady', { node: name });
+        this.opts.recorder?.event(nodeRef(node), 'Normal', NodeNotReadyEventReason, nodeStatusChangeEventMessage(name, NodeNotReadyEventReason));
+      }
+      if (decision.markPodsNotReady) {
+        const ok = await this.markPodsNotReady(name);
+        if (ok) this.podsNotReadyRetry.delete(name);
+        else this.podsNotReadyRetry.add(name);
+      }
+    }
+    this.applyDisruption(zoneConditions);
+    this.metrics?.updateAllNodesHealth.observe((clock.now() - start) / 1000);
+  }
+
+  /**
+   * tryUpdateNodeHealth + the status write with its retries (a conflict or error: read the Node
+   * again and decide again, up to nodeHealthUpdateRetry times). Undefined when all attempts failed.
+   */
+  private async updateNodeHealth(listed: V1Node): Promise<{ node: V1Node; observed: V1NodeCondition; current: V1NodeCondition | undefined } | undefined> {
+    const name = listed.metadata?.name ?? '';
+    let node = listed;
+    for (let attempt = 0; attempt < nodeHealthUpdateRetry; attempt++) {
+      const lease = this.opts.leases.get(name, NamespaceNodeLease);
+      const r = tryUpdateNodeHealth(node, lease, this.health.get(name), this.opts.clock.now(), this.settings);
+      this.health.set(name, r.health);
+      if (!r.nodeStatusUpdate) return { node, observed: r.observedReadyCondition, current: r.currentReadyCondition };
+      try {
+        const written = await this.opts.client.updateNodeStatus(r.nodeStatusUpdate.node);
+        this.health.set(name, r.nodeStatusUpdate.healthAfterWrite);
+        this.log.info('Node status set to Unknown: the kubelet stopped reporting', { node: name, conditions: r.nodeStatusUpdate.changed });
+        return { node: written, observed: r.observedReadyCondition, current: r.currentReadyCondition };
+      } catch (e) {
+        this.log.warn('Failed to update node health, will retry', { node: name, attempt: attempt + 1, err: errorMessage(e) });
+        try {
+          node = await this.opts.client.getNode(name);
+        } catch (err) {
+          this.log.warn('Failed to get node', { node: name, err: errorMessage(err) });
+          return undefined;
+        }
+      }
+    }
+    this.log.error('Update health of Node from Controller failed; skipping it this pass', { node: name });
+    return undefined;
+  }
+
+  /** processTaintBaseEviction: swap at once, queue for tainting, or mark reachable. */
+  private async processTaintBaseEviction(node: V1Node, observed: V1NodeCondition): Promise<void> {
+    const name = node.metadata?.name ?? '';
+    const action = noExecuteAction(node, observed);
+    switch (action.kind) {
+      case 'swap':
+        try {
+          await this.opts.client.updateNodeTaints(name, (cur) => applyTaints(cur.spec?.taints, [action.add], [action.remove], this.opts.clock.now()));
+        } catch (e) {
+          this.log.warn('Failed to swap the NoExecute taint, will retry', { node: name, err: errorMessage(e) });
+        }
+        return;
+      case 'enqueue': {
+        const q = this.queueFor(node);
+        if (action.removeFromQueueFirst) q.remove(name);
+        q.add(name, node.metadata?.uid);
+        return;
+      }
+      case 'markReachable':
+        await this.markNodeAsReachable(node, action.removeTaints);
+        return;
+      case 'none':
+        return;
+    }
+  }
+
+  /** markNodeAsReachable: the controller's NoExecute taints removed and the node out of its queue. */
+  private async markNodeAsReachable(node: V1Node, taints = reachableTaintRemovals(node)): Promise<void> {
+    const name = node.metadata?.name ?? '';
+    this.zoneQueues.get(zoneKey(node))?.remove(name);
+    if (taints.length === 0) return;
+    try {
+      await this.opts.client.updateNodeTaints(name, (cur) => applyTaints(cur.spec?.taints, [], taints, this.opts.clock.now()));
+      this.log.info('Node is reachable again: NoExecute taints removed', { node: name });
+    } catch (e) {
+      this.log.warn('Failed to remove NoExecute taints', { node: name, err: errorMessage(e) });
+    }
+  }
+
+  /** MarkPodsNotReady: every pod on the node gets Ready=False; false when some write failed. */
+  private async markPodsNotReady(nodeName: string): Promise<boolean> {
+    let ok = true;
+    for (const pod of this.opts.pods.list()) {
+      if (pod.spec?.nodeName !== nodeName) continue;
+      ok = (await this.markPodNotReady(pod, nodeName)) && ok;
+    }
+    return ok;
+  }
+
+  private async markPodNotReady(pod: V1Pod, nodeName: string): Promise<boolean> {
+    const conditions = podReadyFalseConditions(pod, nodeName, this.opts.clock.now());
+    if (!conditions) return true;
+    try {
+      await this.opts.client.updatePodStatus({ ...pod, status: { ...pod.status, conditions } });
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return true;
+      this.log.warn('Failed to mark pod NotReady', { pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, err: errorMessage(e) });
+      return false;
+    }
+    this.opts.recorder?.event({ kind: 'Pod', name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', uid: pod.metadata?.uid ?? '', apiVersion: 'v1' }, 'Warning', NodeNotReadyEventReason, podNodeNotReadyEventMessage);
+    return true;
+  }
+
+  /** handleDisruption: zone states, rates, the all-zones switch, zone gauges. */
+  private applyDisruption(zoneConditions: Map<string, (V1NodeCondition | undefined)[]>): void {
+    const d = handleDisruption({ zoneStates: this.zoneStates, zoneReadyConditions: zoneConditions, unhealthyZoneThreshold: this.settings.unhealthyZoneThreshold, rates: this.settings });
+    for (const [zone, state] of d.zoneStates) {
+      if (this.zoneStates.get(zone) !== state) this.log.info('Zone state changed', { zone: printable(zone), from: this.zoneStates.get(zone) ?? 'none', to: state });
+    }
+    this.zoneStates = d.zoneStates;
+    for (const { zone, qps } of d.setRates) this.addZone(zone).swapLimiter(qps);
+    for (const zone of d.removedZones) this.zoneQueues.delete(zone);
+    if (d.enteredFullDisruption) {
+      this.log.warn('Controller detected that all Nodes are not-Ready. Entering master disruption mode');
+      for (const n of this.opts.nodes.list()) void this.markNodeAsReachable(n);
+    }
+    if (d.exitedFullDisruption) {
+      this.log.info('Controller detected that some Nodes are Ready. Exiting master disruption mode');
+      const reset = resetProbeTimes(this.health, this.health.keys(), this.opts.clock.now());
+      this.health.clear();
+      for (const [k, v] of reset) this.health.set(k, v);
+    }
+    for (const m of d.metrics) {
+      const zone = printable(m.zone);
+      this.metrics?.zoneSize.set({ zone }, m.size);
+      this.metrics?.unhealthyNodes.set({ zone }, m.unhealthy);
+      this.metrics?.zoneHealth.set({ zone }, m.healthPercent);
+    }
+  }
+
+  private addZone(zone: string): RateLimitedTimedQueue {
+    let q = this.zoneQueues.get(zone);
+    if (!q) {
+      q = new RateLimitedTimedQueue(this.opts.clock, this.settings.evictionRate);
+      this.zoneQueues.set(zone, q);
+      if (!this.zoneStates.has(zone)) this.zoneStates.set(zone, 'Initial');
+    }
+    return q;
+  }
+
+  private queueFor(node: V1Node): RateLimitedTimedQueue {
+    return this.addZone(zoneKey(node));
+  }
+
+  // ---------------------------------------------------------------- the NoExecute tainting pass
+
+  /** doNoExecuteTaintingPass: every zone's queue, at its rate. */
+  async doNoExecuteTaintingPass(): Promise<void> {
+    if (this.taintingRunning || !this.running) return;
+    this.taintingRunning = true;
+    try {
+      for (const [zone, q] of this.zoneQueues) await q.try((item) => this.taintNode(zone, item.value));
+    } finally {
+      this.taintingRunning = false;
+    }
+  }
+
+  private async taintNode(zone: string, name: string): Promise<ActionResult> {
+    const node = this.opts.nodes.get(name);
+    if (!node) return { ok: true }; // deleted meanwhile
+    const t = noExecuteTaintFor(getReadyCondition(node));
+    if (!t) return { ok: true }; // Ready again: the monitor pass removes the taints
+    try {
+      await this.opts.client.updateNodeTaints(name, (cur) => applyTaints(cur.spec?.taints, [t.add], [t.remove], this.opts.clock.now()));
+    } catch (e) {
+      this.log.warn('Failed to taint node, will retry', { node: name, err: errorMessage(e) });
+      return { ok: false, retryAfterMs: noExecuteRetryAfterMs };
+    }
+    this.log.info('Node tainted NoExecute', { node: name, taint: t.add.key });
+    this.metrics?.evictions.inc({ zone: printable(zone) });
+    return { ok: true };
+  }
+
+  // ---------------------------------------------------------------- node and pod update workers
+
+  private enqueueNode(n: V1Node): void {
+    this.nodeUpdates.add(n.metadata?.name ?? '');
+    void this.drain();
+  }
+
+  private enqueuePod(p: V1Pod): void {
+    if (!p.spec?.nodeName) return;
+    this.podUpdates.add(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+    void this.drain();
+  }
+
+  /** The node and pod update workers (one loop: each key once however often it was queued). */
+  private async drain(): Promise<void> {
+    if (this.draining || !this.running) return;
+    this.draining = true;
+    try {
+      while (this.running && (this.nodeUpdates.size || this.podUpdates.size)) {
+        for (const name of [...this.nodeUpdates]) {
+          this.nodeUpdates.delete(name);
+          await this.doNoScheduleTaintingPass(name);
+        }
+        for (const key of [...this.podUpdates]) {
+          this.podUpdates.delete(key);
+          const [ns, name] = key.split('/') as [string, string];
+          await this.processPod(ns, name);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** doNoScheduleTaintingPass + reconcileNodeLabels for one node. */
+  async doNoScheduleTaintingPass(name: string): Promise<void> {
+    const node = this.opts.nodes.get(name);
+    if (!node) return;
+    const diff = noScheduleTaintsDiff(node);
+    const labels = reconcileNodeLabels(node);
+    if (diff.add.length === 0 && diff.remove.length === 0 && !labels) return;
+    try {
+      await this.opts.client.updateNodeTaints(name, (cur) => {
+        const d = noScheduleTaintsDiff(cur);
+        const applied = applyTaints(cur.spec?.taints, d.add, d.remove, this.opts.clock.now());
+        const l = reconcileNodeLabels(cur);
+        return { taints: applied.taints, changed: applied.changed || !!l, ...(l ? { labels: l } : {}) };
+      });
+    } catch (e) {
+      this.log.warn('Failed to update the NoSchedule taints, will retry', { node: name, err: errorMessage(e) });
+      this.opts.clock.setTimeout(() => this.enqueueNode(node), 1000);
+    }
+  }
+
+  /** processPod: a pod on a node that is not Ready is marked NotReady. */
+  private async processPod(namespace: string, name: string): Promise<void> {
+    const pod = this.opts.pods.get(name, namespace);
+    const nodeName = pod?.spec?.nodeName;
+    if (!pod || !nodeName) return;
+    const node = this.opts.nodes.get(nodeName);
+    const ready = getReadyCondition(node);
+    if (!node || !ready || ready.status === ConditionTrue) return;
+    if (!(await this.markPodNotReady(pod, nodeName))) this.opts.clock.setTimeout(() => this.enqueuePod(pod), 1000);
+  }
+}
+
+/** The zone key with its NUL separator shown as upstream's metrics label shows it. */
+function printable(zone: string): string {
+  return zone.replace(/\0/g, '');
+}
