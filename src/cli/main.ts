@@ -7,6 +7,7 @@ import { registerDescribeCommands } from './describe.js';
 import { registerLogsCommand } from './logs.js';
 import { registerExecCommand } from './exec.js';
 import { registerRunCommand } from './run.js';
+import { registerControllerCommand } from './controller.js';
 import { NodeletError } from '../util/errors.js';
 import { version } from '../version.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   program.enablePositionalOptions();
   program.name('nodelet').description('A Kubernetes node agent (kubelet) in TypeScript').version(version, '--version');
   registerRunCommand(program);
+  registerControllerCommand(program);
   registerCriCommands(program);
   registerGetCommands(program);
   registerDescribeCommands(program);
