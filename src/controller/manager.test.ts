@@ -1,0 +1,107 @@
+// The controllers against the test API server (real REST, real watches) with simulated nodes: each
+// a Node whose "kubelet" renews its Lease every 10 s on the fake clock. A node that stops renewing
+// goes Unknown, is tainted unreachable, its pods are marked NotReady and evicted as their
+// tolerations say; renewing again brings it back. The controllers run on a FakeClock; the API
+// calls are real HTTP, so the clock is advanced in small steps with a short real pause.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as pause } from 'node:timers/promises';
+import { CoordinationV1Api, CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { startTestApiServer, type TestApiServer } from '../../test/apiserver/index.js';
+import { FakeClock } from '../util/clock.js';
+import { MemoryLogger } from '../util/logger.js';
+import { newRegistry } from '../util/metrics.js';
+import { ControllerManager } from './manager.js';
+
+describe('controllers against the test API server (simulated nodes, fake clock)', () => {
+  let s: TestApiServer;
+  let clock: FakeClock;
+  let m: ControllerManager;
+  const alive = new Set(['n1', 'n2', 'n3']);
+
+  async function until<T>(what: string, check: () => T | undefined | false, maxMs = 120_000): Promise<T> {
+    for (let t = 0; t <= maxMs; t += 100) {
+      const v = check();
+      if (v) return v;
+      await clock.advance(100);
+      await pause(3);
+    }
+    throw new Error(`timed out (simulated ${maxMs} ms) waiting for ${what}`);
+  }
+
+  const node = (name: string): V1Node => s.get('nodes', '', name) as V1Node;
+  const taints = (name: string): string[] => (node(name).spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).sort();
+  const pod = (name: string): V1Pod | undefined => s.get('pods', 'default', name) as V1Pod | undefined;
+
+  before(async () => {
+    s = await startTestApiServer({ tls: false });
+    clock = new FakeClock(Date.now());
+    const core = s.kubeconfig().makeApiClient(CoreV1Api);
+    const leases = s.kubeconfig().makeApiClient(CoordinationV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'kube-node-lease' } } }).catch(() => undefined);
+    const now = (): Date => new Date(clock.now());
+    for (const name of alive) {
+      await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } } } });
+      await core.replaceNodeStatus({ name, body: { ...node(name), status: { conditions: ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: type === 'Ready' ? 'True' : 'False', reason: 'KubeletReady', lastHeartbeatTime: now(), lastTransitionTime: now() })) } } as V1Node });
+      await leases.createNamespacedLease({ namespace: 'kube-node-lease', body: { metadata: { name }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: now() as never } } });
+    }
+    // the kubelets renew every 10 s
+    clock.setInterval(() => {
+      for (const name of alive) {
+        const lease = s.get('leases', 'kube-node-lease', name) as { spec: object };
+        s.put('leases', { ...lease, spec: { ...lease.spec, renewTime: new Date(clock.now()).toISOString().replace('Z', '000Z') } } as never);
+      }
+    }, 10_000);
+    const base = { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] };
+    const running = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+    // straight into the store: no default tolerations (the API server's admission would add 300 s ones)
+    s.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'intolerant', namespace: 'default' }, spec: base, status: running } as never);
+    s.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tolerates-30s', namespace: 'default' }, spec: { ...base, tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }] }, status: running } as never);
+    s.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tolerates-forever', namespace: 'default' }, spec: { ...base, tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' }] }, status: running } as never);
+    s.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'elsewhere', namespace: 'default' }, spec: { ...base, nodeName: 'n2' }, status: running } as never);
+    m = new ControllerManager({ kubeConfig: s.kubeconfig(), clock, logger: new MemoryLogger(), registry: newRegistry() });
+    await m.start();
+  });
+
+  after(async () => {
+    await m.stop();
+    await s.close();
+  });
+
+  it('a node that stops renewing: Unknown after the grace period, unreachable taints, pods NotReady and evicted as their tolerations say', async () => {
+    await until('a few healthy passes', () => false, 10_000).catch(() => undefined);
+    assert.deepEqual(taints('n1'), []);
+    alive.delete('n1');
+    const t0 = clock.now();
+    const unknown = await until('n1 Unknown', () => node('n1').status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'Unknown'));
+    assert.equal(unknown.reason, 'NodeStatusUnknown');
+    const after = clock.now() - t0;
+    assert.ok(after >= 40_000 && after <= 70_000, `Unknown ${after} ms after the last renewal`);
+    await until('the unreachable taints', () => taints('n1').join() === 'node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule');
+    const tainted = clock.now();
+    const gone = (name: string): boolean => !pod(name) || !!pod(name)!.metadata?.deletionTimestamp;
+    await until('the intolerant pod evicted', () => gone('intolerant'), 5_000);
+    const dt = pod('intolerant')?.status?.conditions?.find((c) => c.type === 'DisruptionTarget');
+    if (pod('intolerant')) assert.equal(dt?.reason, 'DeletionByTaintManager');
+    assert.ok(!gone('tolerates-30s'), 'the 30 s toleration holds');
+    assert.equal(pod('tolerates-30s')!.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'False', 'pods on the node are marked NotReady');
+    await until('tolerates-30s evicted', () => gone('tolerates-30s'), 40_000);
+    const at = clock.now() - tainted;
+    assert.ok(at >= 29_000 && at <= 32_000, `evicted ${at} ms after the taint`);
+    assert.ok(!gone('tolerates-forever'), 'a toleration without seconds holds forever');
+    assert.ok(!gone('elsewhere'));
+    assert.deepEqual(taints('n2'), []);
+    const events = s.list('events', 'default').map((e) => (e as { reason: string; source?: { component?: string } }).reason);
+    assert.ok(events.includes('NodeNotReady') && events.includes('TaintManagerEviction'), events.join(' '));
+  });
+
+  it('renewing again: taints removed', async () => {
+    alive.add('n1');
+    // the kubelet posts Ready again with its next status
+    const n = node('n1');
+    const now = new Date(clock.now());
+    await s.kubeconfig().makeApiClient(CoreV1Api).replaceNodeStatus({ name: 'n1', body: { ...n, status: { conditions: n.status!.conditions!.map((c) => ({ ...c, status: c.type === 'Ready' ? 'True' : 'False', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now })) } } });
+    await until('n1 untainted', () => taints('n1').length === 0, 20_000);
+    assert.ok(pod('tolerates-forever') && !pod('tolerates-forever')!.metadata?.deletionTimestamp);
+  });
+});
