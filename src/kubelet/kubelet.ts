@@ -73,6 +73,8 @@ export interface KubeletSettings {
   containerGC?: Partial<ContainerGCPolicy>;
   /** cgroupfs root whose leftover pod cgroups ContainerGC removes (default /sys/fs/cgroup). */
   cgroupRoot?: string;
+  /** Relist at once on the runtime's container events (default true; false: the 1 s relist only). */
+  containerEvents?: boolean;
   /** evictionHard and friends; absent: no eviction manager (no disk-space admission). */
   eviction?: EvictionSettings;
   /**
@@ -268,7 +270,15 @@ export class Kubelet {
       ...(podRefs ?? {}),
     });
     this.podCache = new PodStatusCache();
-    this.pleg = new GenericPLEG({ provider: this.runtimeManager, cache: this.podCache, clock, logger: logger.child({ component: 'pleg' }), registry });
+    // container events (CRI GetContainerEvents, else containerd's task events) wake the relist at once
+    this.pleg = new GenericPLEG({
+      provider: this.runtimeManager,
+      cache: this.podCache,
+      clock,
+      logger: logger.child({ component: 'pleg' }),
+      registry,
+      ...(settings.containerEvents === false ? {} : { events: runtime }),
+    });
     this.workQueue = new TimedWorkQueue(clock);
     this.podConfig = new PodConfig({ clock, logger: logger.child({ component: 'config' }) });
     this.podStartDuration = getOrCreate(registry, 'kubelet_pod_start_duration_seconds', () =>

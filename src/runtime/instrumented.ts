@@ -1,7 +1,9 @@
 // Runtime metrics (models the kubelet's pkg/kubelet/kuberuntime/instrumented_services.go):
 // wraps any Runtime and records kubelet_runtime_operations_total,
 // kubelet_runtime_operations_duration_seconds and kubelet_runtime_operations_errors_total with
-// the kubelet's operation_type names.
+// the kubelet's operation_type names. The event stream (watchContainerEvents) is passed through
+// unmeasured: it is one long call, not an operation (upstream counts it in the evented PLEG's
+// own metrics).
 
 import { performance } from 'node:perf_hooks';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -9,7 +11,7 @@ import { getOrCreate } from '../util/metrics.js';
 import type { Runtime } from './types.js';
 
 /** The kubelet's operation_type label for each runtime method. */
-export const operationTypes: Record<Exclude<keyof Runtime, 'close'>, string> = {
+export const operationTypes: Record<Exclude<keyof Runtime, 'close' | 'watchContainerEvents'>, string> = {
   version: 'version',
   status: 'status',
   runPodSandbox: 'run_podsandbox',
@@ -58,6 +60,7 @@ export function instrumentRuntime(inner: Runtime, registry: Registry): Runtime {
     }),
   );
   const wrapped: Record<string, unknown> = { close: () => inner.close() };
+  if (inner.watchContainerEvents) wrapped['watchContainerEvents'] = inner.watchContainerEvents.bind(inner);
   for (const [method, op] of Object.entries(operationTypes)) {
     const fn = (inner as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!.bind(inner);
     wrapped[method] = async (...args: unknown[]) => {

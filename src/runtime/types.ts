@@ -398,6 +398,47 @@ export interface RuntimeService {
   listPodSandboxStats(filter?: PodSandboxFilter): Promise<PodSandboxStats[]>;
 
   updateRuntimeConfig(podCidr: string): Promise<void>;
+
+  /**
+   * Streams container lifecycle events (CRI GetContainerEvents; see ContainerEventHandlers).
+   * Optional: a runtime without it is only ever relisted. Returns at once; the stream's outcome
+   * arrives through the handlers.
+   */
+  watchContainerEvents?(handlers: ContainerEventHandlers): ContainerEventWatch;
+}
+
+/** CRI ContainerEventType (CONTAINER_CREATED_EVENT, ...), named as nodelet names states. */
+export type ContainerEventType = 'created' | 'started' | 'stopped' | 'deleted';
+
+/** One CRI ContainerEventResponse, reduced to what the PLEG needs to know that it must relist. */
+export interface ContainerEvent {
+  /** The container, or the sandbox when the event is about the sandbox itself. */
+  containerId: string;
+  type: ContainerEventType;
+  /** The pod sandbox, when the runtime says (CRI pod_sandbox_status.id). */
+  podSandboxId?: string;
+  /** When the runtime produced the event: nanoseconds since the epoch (CRI created_at); 0 if unknown. */
+  createdAt: number;
+}
+
+export interface ContainerEventHandlers {
+  onEvent(e: ContainerEvent): void;
+  /**
+   * The stream is established. `source` names where events come from: 'cri' (GetContainerEvents)
+   * or 'containerd' (containerd's own event service, for runtimes without GetContainerEvents).
+   */
+  onReady?(source: string): void;
+  /**
+   * The watch ended by itself (stream broken, runtime gone) and delivers nothing more; a new
+   * watchContainerEvents call may succeed later. An UnimplementedError means the runtime has no
+   * event stream at all: do not retry.
+   */
+  onError?(err: Error): void;
+}
+
+export interface ContainerEventWatch {
+  /** Ends the watch; no handler is called afterwards. Idempotent. */
+  stop(): void;
 }
 
 /** CRI's ImageService. */

@@ -18,13 +18,33 @@
 // - Like upstream, ContainerChanged (a container in created/unknown state) is generated and makes
 //   the pod's status be re-read, but is not emitted. PodSync is never generated here.
 // - Relist duration/interval are measured on the injected Clock (upstream: wall time).
-// - No EventedPLEG, watch conditions (ConditionMet) or Update(relistDuration).
+// - No watch conditions (ConditionMet) or Update(relistDuration).
 // - A record for a pod that vanished without containers is dropped (upstream keeps it forever).
+//
+// Container events (in the place of upstream's EventedPLEG, pkg/kubelet/pleg/evented.go): given a
+// runtime with watchContainerEvents, the PLEG subscribes on start and relists soon after an event
+// instead of up to a period later. Upstream's EventedPLEG puts the statuses carried by CRI events
+// straight into the cache and relists only every 300 s; here an event is only a wake-up call and
+// the relist stays the single source of truth, at its usual period:
+// - Events are coalesced: one relist eventRelistWindowMs (50 ms) after the first event not yet
+//   relisted for, and never concurrent with a running relist (relists are serialized).
+// - containerd 1.6's events come before its CRI status changes (an exit shows in ListContainers
+//   100-250 ms after /tasks/exit), so each event is an expectation (started: not created any more;
+//   stopped: exited or gone; deleted: gone): while a listing contradicts one, the PLEG relists
+//   again every window, for at most one relist period; after that the periodic relist has it.
+// - A stream that ends is watched again after a backoff (0.5 s doubling to 10 s, on the Clock),
+//   with a relist once it is back (events in between are lost). A runtime without events
+//   (UnimplementedError) is relisted only, as before, with one warning.
+// - Metrics: upstream's kubelet_evented_pleg_connection_{success,error}_count and
+//   kubelet_evented_pleg_connection_latency_seconds (an event's age on arrival, from its
+//   created_at), plus nodelet's kubelet_pleg_event_relists_total (relists an event asked for).
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Clock, Timer } from '../../util/clock.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Logger } from '../../util/logger.js';
+import type { ContainerEvent, ContainerEventType, ContainerEventWatch, RuntimeService } from '../../runtime/types.js';
+import { UnimplementedError } from '../../runtime/errors.js';
 import { defaultBuckets, getOrCreate } from '../../util/metrics.js';
 import type { PodStatusProvider } from '../container/runtime.js';
 import type { RuntimeContainerState, RuntimePod, RuntimePodStatus } from '../container/types.js';
@@ -92,6 +112,27 @@ export function computePodEvents(podUid: string, oldPod: RuntimePod | undefined,
   return events;
 }
 
+/** Where container events come from: the Runtime (its watchContainerEvents is optional). */
+export type ContainerEventSource = Pick<RuntimeService, 'watchContainerEvents'>;
+
+/**
+ * Whether a listing state agrees with what an event said happened: a started container is no
+ * longer merely created, a stopped one is exited or gone, a deleted one is gone. A container the
+ * listing does not have (not the kubelet's, or gone already) never holds a relist up.
+ */
+export function eventSeen(type: ContainerEventType, state: PlegContainerState): boolean {
+  switch (type) {
+    case 'created':
+      return true;
+    case 'started':
+      return state !== 'unknown';
+    case 'stopped':
+      return state === 'exited' || state === 'non-existent';
+    case 'deleted':
+      return state === 'non-existent';
+  }
+}
+
 export interface GenericPLEGOptions {
   provider: PodStatusProvider;
   cache: PodStatusCache;
@@ -102,6 +143,10 @@ export interface GenericPLEGOptions {
   relistPeriodMs?: number;
   /** healthy() fails when the last successful relist started longer ago than this (upstream: 3 min). */
   relistThresholdMs?: number;
+  /** Container events that wake the PLEG (pass the Runtime); without them it only relists periodically. */
+  events?: ContainerEventSource;
+  /** Events within this window share one relist, run at its end (default 50 ms). */
+  eventRelistWindowMs?: number;
 }
 
 interface PodRecord {
@@ -116,6 +161,10 @@ interface PlegMetrics {
   discardEvents: Counter;
   runningPods: Gauge;
   runningContainers: Gauge<'container_state'>;
+  connSuccess: Counter;
+  connError: Counter;
+  connLatency: Histogram;
+  eventRelists: Counter;
 }
 
 function plegMetrics(registry: Registry): PlegMetrics {
@@ -139,10 +188,30 @@ function plegMetrics(registry: Registry): PlegMetrics {
     runningContainers: getOrCreate(registry, 'kubelet_running_containers', () =>
       new Gauge({ name: 'kubelet_running_containers', help: 'Number of containers currently running', labelNames: ['container_state'] as const, registers }),
     ),
+    connSuccess: getOrCreate(registry, 'kubelet_evented_pleg_connection_success_count', () =>
+      new Counter({ name: 'kubelet_evented_pleg_connection_success_count', help: 'The number of times a streaming client was obtained to receive CRI Events.', registers }),
+    ),
+    connError: getOrCreate(registry, 'kubelet_evented_pleg_connection_error_count', () =>
+      new Counter({ name: 'kubelet_evented_pleg_connection_error_count', help: 'The number of errors encountered during the establishment of streaming connection with the CRI runtime.', registers }),
+    ),
+    connLatency: getOrCreate(registry, 'kubelet_evented_pleg_connection_latency_seconds', () =>
+      new Histogram({ name: 'kubelet_evented_pleg_connection_latency_seconds', help: 'The latency of streaming connection with the CRI runtime, measured in seconds.', buckets: defaultBuckets, registers }),
+    ),
+    eventRelists: getOrCreate(registry, 'kubelet_pleg_event_relists_total', () =>
+      new Counter({ name: 'kubelet_pleg_event_relists_total', help: 'Relists run because a container event asked for one (nodelet).', registers }),
+    ),
   };
 }
 
 const containerStates: RuntimeContainerState[] = ['created', 'running', 'exited', 'unknown'];
+const resubscribeInitialMs = 500;
+const resubscribeMaxMs = 10_000;
+
+interface Expectation {
+  type: ContainerEventType;
+  /** When the event arrived: only a listing started later can confirm it. */
+  since: number;
+}
 
 export class GenericPLEG implements PodLifecycleEventGenerator {
   private readonly provider: PodStatusProvider;
@@ -152,6 +221,8 @@ export class GenericPLEG implements PodLifecycleEventGenerator {
   private readonly metrics: PlegMetrics;
   readonly relistPeriodMs: number;
   readonly relistThresholdMs: number;
+  readonly eventRelistWindowMs: number;
+  private readonly events: ContainerEventSource | undefined;
 
   private readonly records = new Map<string, PodRecord>();
   /** Pods whose status could not be read in the last relist: re-read in the next one. */
@@ -167,6 +238,18 @@ export class GenericPLEG implements PodLifecycleEventGenerator {
   private generation = 0;
   private timer: Timer | undefined;
 
+  // container events
+  private eventWatch: ContainerEventWatch | undefined;
+  private connected = false;
+  /** Bumped for each watch and by stop(): callbacks of an older watch are ignored. */
+  private watchToken = 0;
+  private resubscribeTimer: Timer | undefined;
+  private resubscribeDelayMs = resubscribeInitialMs;
+  /** Failures since the last successful connection (only the first is a warning). */
+  private watchFailures = 0;
+  private eventRelistTimer: Timer | undefined;
+  private readonly expectations = new Map<string, Expectation>();
+
   constructor(opts: GenericPLEGOptions) {
     this.provider = opts.provider;
     this.cache = opts.cache;
@@ -175,6 +258,8 @@ export class GenericPLEG implements PodLifecycleEventGenerator {
     this.metrics = plegMetrics(opts.registry);
     this.relistPeriodMs = opts.relistPeriodMs ?? 1000;
     this.relistThresholdMs = opts.relistThresholdMs ?? 3 * 60_000;
+    this.eventRelistWindowMs = opts.eventRelistWindowMs ?? 50;
+    this.events = opts.events;
   }
 
   /**
@@ -193,6 +278,8 @@ export class GenericPLEG implements PodLifecycleEventGenerator {
       });
     };
     loop();
+    if (this.events?.watchContainerEvents) this.subscribe();
+    else if (this.events) this.logger.warn('container events: the runtime streams none; relisting only', { relistPeriod: formatDuration(this.relistPeriodMs) });
   }
 
   /** Stops the periodic relist; resolves once a relist in flight (if any) has finished. */
@@ -202,8 +289,111 @@ export class GenericPLEG implements PodLifecycleEventGenerator {
       this.generation++;
       this.timer?.stop();
       this.timer = undefined;
+      this.watchToken++;
+      this.eventWatch?.stop();
+      this.eventWatch = undefined;
+      this.connected = false;
+      this.watchFailures = 0;
+      this.resubscribeDelayMs = resubscribeInitialMs;
+      this.resubscribeTimer?.stop();
+      this.resubscribeTimer = undefined;
+      this.eventRelistTimer?.stop();
+      this.eventRelistTimer = undefined;
+      this.expectations.clear();
     }
     return this.tail;
+  }
+
+  /** Whether a container event stream is up now (the relist then follows events). */
+  eventsConnected(): boolean {
+    return this.connected;
+  }
+
+  // ------------------------------------------------------------ container events
+
+  private subscribe(): void {
+    const watchFn = this.events?.watchContainerEvents;
+    if (!this.running || !watchFn) return;
+    const token = ++this.watchToken;
+    const live = (): boolean => this.running && token === this.watchToken;
+    this.connected = false;
+    const watch = watchFn.call(this.events, {
+      onReady: (source) => {
+        if (!live()) return;
+        this.connected = true;
+        this.metrics.connSuccess.inc();
+        const reconnected = this.watchFailures > 0;
+        this.watchFailures = 0;
+        this.resubscribeDelayMs = resubscribeInitialMs;
+        this.logger.info(
+          source === 'containerd' ? 'container events from containerd: relist on event' : 'container events from the CRI runtime: relist on event',
+          { source, window: formatDuration(this.eventRelistWindowMs), ...(reconnected ? { reconnected } : {}) },
+        );
+        // whatever happened while no stream was up went unseen
+        if (reconnected) this.scheduleEventRelist();
+      },
+      onEvent: (e) => {
+        if (live()) this.onContainerEvent(e);
+      },
+      onError: (err) => {
+        if (!live()) return;
+        this.watchToken++;
+        this.eventWatch = undefined;
+        this.connected = false;
+        this.metrics.connError.inc();
+        if (err instanceof UnimplementedError) {
+          this.logger.warn('container events unavailable; relisting only', { reason: err.message, relistPeriod: formatDuration(this.relistPeriodMs) });
+          return;
+        }
+        const delay = this.resubscribeDelayMs;
+        this.resubscribeDelayMs = Math.min(delay * 2, resubscribeMaxMs);
+        const fields = { reason: err.message, retryIn: formatDuration(delay), relistPeriod: formatDuration(this.relistPeriodMs) };
+        if (this.watchFailures++ === 0) this.logger.warn('container event stream failed; relisting only until it is back', fields);
+        else this.logger.debug('container event stream still failing', fields);
+        this.resubscribeTimer = this.clock.setTimeout(() => {
+          this.resubscribeTimer = undefined;
+          this.subscribe();
+        }, delay);
+      },
+    });
+    // onError may already have run (a watch that fails at once)
+    if (live()) this.eventWatch = watch;
+    else watch.stop();
+  }
+
+  private onContainerEvent(e: ContainerEvent): void {
+    if (e.createdAt > 0) this.metrics.connLatency.observe(Math.max(0, this.clock.now() - e.createdAt / 1e6) / 1000);
+    this.logger.debug('PLEG: container event', { containerId: e.containerId, type: e.type });
+    // a created container is not a state the PLEG reports (ContainerChanged is not emitted)
+    if (e.type === 'created') return;
+    this.expectations.set(e.containerId, { type: e.type, since: this.clock.now() });
+    this.scheduleEventRelist();
+  }
+
+  /** One relist at the end of the coalescing window, unless one is already due. */
+  private scheduleEventRelist(): void {
+    if (!this.running || this.eventRelistTimer) return;
+    this.eventRelistTimer = this.clock.setTimeout(() => {
+      this.eventRelistTimer = undefined;
+      if (!this.running) return;
+      this.metrics.eventRelists.inc();
+      void this.relist();
+    }, this.eventRelistWindowMs);
+  }
+
+  /**
+   * After a listing started at `timestamp`: drops the expectations it confirms (or that waited a
+   * whole relist period), and asks for another relist while some remain.
+   */
+  private checkExpectations(pods: RuntimePod[], timestamp: number): void {
+    if (this.expectations.size === 0) return;
+    const states = new Map<string, PlegContainerState>();
+    for (const p of pods) for (const [id, st] of podStates(p)) if (!states.has(id)) states.set(id, st);
+    for (const [id, x] of this.expectations) {
+      if (x.since >= timestamp) continue; // arrived after this listing was taken (or maybe did)
+      if (eventSeen(x.type, states.get(id) ?? 'non-existent') || timestamp - x.since >= this.relistPeriodMs) this.expectations.delete(id);
+    }
+    if (this.expectations.size) this.scheduleEventRelist();
   }
 
   /** Subscribes to events; returns the function that unsubscribes. */
@@ -266,6 +456,7 @@ export class GenericPLEG implements PodLifecycleEventGenerator {
       this.metrics.lastSeen.set(Math.floor(timestamp / 1000));
       this.updateRunningMetrics(pods);
       this.setCurrent(pods);
+      this.checkExpectations(pods, timestamp);
 
       const needsReinspection = new Map<string, RuntimePod | undefined>();
       const toEmit: PodLifecycleEvent[] = [];

@@ -8,7 +8,8 @@
 // containerd is found again quickly, and a Version check at connect time that refuses runtimes
 // without CRI v1. gRPC status codes become typed errors (runtime/errors.ts); replies are checked
 // for the fields the kubelet relies on, so a garbage reply is an error naming the method and
-// field rather than a crash further on.
+// field rather than a crash further on. Container events (watchContainerEvents) are in events.ts:
+// CRI GetContainerEvents, else containerd's own event service on the same channel.
 
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -28,6 +29,8 @@ import type {
   AuthConfig,
   Container,
   ContainerConfig,
+  ContainerEventHandlers,
+  ContainerEventWatch,
   ContainerFilter,
   ContainerStats,
   ContainerStatsFilter,
@@ -46,6 +49,8 @@ import type {
   StreamRequest,
   VersionInfo,
 } from '../types.js';
+import { RealClock, type Clock } from '../../util/clock.js';
+import { containerdEventsService, watchContainerEvents } from './events.js';
 
 export const protoPath = join(dirname(fileURLToPath(import.meta.url)), 'proto', 'api.proto');
 
@@ -58,6 +63,10 @@ export interface CriClientOptions {
   shortTimeoutMs?: number;
   /** Deadline for image pulls (default 1 h: pulls are long, but never endless). */
   pullTimeoutMs?: number;
+  /** containerd namespace whose events stand in for GetContainerEvents (default k8s.io, the CRI plugin's). */
+  containerdNamespace?: string;
+  /** Clock for the event stream's timers (default: real time). */
+  clock?: Clock;
 }
 
 let cachedPackage: grpc.GrpcObject | undefined;
@@ -147,12 +156,17 @@ export class CriClient implements Runtime {
   private readonly requestTimeoutMs: number;
   private readonly shortTimeoutMs: number;
   private readonly pullTimeoutMs: number;
+  private readonly containerdNamespace: string | undefined;
+  private eventsSvc: grpc.Client | undefined;
+  private readonly clock: Clock;
 
   constructor(opts: CriClientOptions) {
     this.endpoint = opts.endpoint;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 2 * 60_000;
     this.shortTimeoutMs = opts.shortTimeoutMs ?? 15_000;
     this.pullTimeoutMs = opts.pullTimeoutMs ?? 60 * 60_000;
+    this.containerdNamespace = opts.containerdNamespace;
+    this.clock = opts.clock ?? new RealClock();
     const pkg = loadPackage() as unknown as { runtime: { v1: Record<string, grpc.ServiceClientConstructor> } };
     const target = grpcTarget(opts.endpoint);
     const creds = grpc.credentials.createInsecure();
@@ -391,7 +405,26 @@ export class CriClient implements Runtime {
     return r;
   }
 
+  // ------------------------------------------------------------ events
+
+  /** Container events: CRI GetContainerEvents, else containerd's event service (see events.ts). */
+  watchContainerEvents(handlers: ContainerEventHandlers): ContainerEventWatch {
+    return watchContainerEvents({
+      runtimeSvc: this.runtimeSvc,
+      eventsSvc: () => {
+        // shares the runtime service's channel, as the image service does
+        this.eventsSvc ??= new (containerdEventsService())(grpcTarget(this.endpoint), grpc.credentials.createInsecure(), { ...channelOptions, channelOverride: this.runtimeSvc.getChannel() });
+        return this.eventsSvc;
+      },
+      endpoint: this.endpoint,
+      clock: this.clock,
+      ...(this.containerdNamespace ? { namespace: this.containerdNamespace } : {}),
+      handlers,
+    });
+  }
+
   close(): void {
+    this.eventsSvc?.close();
     this.imageSvc.close();
     this.runtimeSvc.close();
   }

@@ -1,6 +1,6 @@
 // SimRuntime behaviours beyond the shared runtime contract (../contract/suite.ts): test hooks
-// (faults, conditions, usage, exits), registry behaviour, image bookkeeping, sandbox teardown
-// and log timestamps, all on a fake clock.
+// (faults, conditions, usage, exits), registry behaviour, image bookkeeping, sandbox teardown,
+// log timestamps and container events, all on a fake clock.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { joinCriLog } from '../../kubelet/logs/crilog.js';
 import { FakeClock } from '../../util/clock.js';
 import { NotFoundError, RuntimeError } from '../errors.js';
-import type { AuthConfig, ContainerConfig, ContainerStats, PodSandboxConfig } from '../types.js';
+import type { AuthConfig, ContainerConfig, ContainerEvent, ContainerStats, PodSandboxConfig } from '../types.js';
 import { criLogTimestamp, SimRuntime, type SimRuntimeOptions } from './sim.js';
 import { track } from '../../util/testing.js';
 
@@ -640,5 +640,86 @@ describe('SimRuntime: container logs', () => {
     rt.close();
     await clock.advance(0);
     assert.equal((await rt.containerStatus(id)).status.exitCode, 137, 'close() kills running containers');
+  });
+});
+
+describe('SimRuntime container events', () => {
+  it('streams created/started/stopped/deleted for containers and sandboxes, after the change, in order', async () => {
+    const { clock, rt } = newRuntime();
+    const raw: ContainerEvent[] = [];
+    const ready: string[] = [];
+    const w = rt.watchContainerEvents({ onEvent: (e) => raw.push(e), onReady: (s) => ready.push(s) });
+    await clock.advance(0);
+    assert.deepEqual(ready, ['cri']);
+    const sb = await runSandbox(rt, 'events');
+    const id = await runContainer(rt, sb, 'app', ['sh', '-c', 'sleep 2; exit 3']);
+    assert.equal((await rt.containerStatus(id)).status.state, 'CONTAINER_RUNNING');
+    await clock.advance(2000);
+    await rt.execSync(id, ['true'], 1).catch(() => undefined); // an exec is no container event
+    await rt.removeContainer(id);
+    await rt.stopPodSandbox(sb.id);
+    await rt.removePodSandbox(sb.id);
+    await clock.advance(0);
+    const got = raw.map((e) => `${e.type} ${e.containerId === sb.id ? 'sandbox' : e.containerId === id ? 'app' : '?'} ${e.podSandboxId === sb.id} ${e.createdAt}`);
+    const ns = (ms: number): number => (T0 + ms) * 1e6;
+    assert.deepEqual(got, [
+      `created sandbox true ${ns(0)}`,
+      `started sandbox true ${ns(0)}`,
+      `created app true ${ns(0)}`,
+      `started app true ${ns(0)}`,
+      `stopped app true ${ns(2000)}`,
+      `deleted app true ${ns(2000)}`,
+      `stopped sandbox true ${ns(2000)}`,
+      `deleted sandbox true ${ns(2000)}`,
+    ]);
+    w.stop();
+  });
+
+  it('delivers the event only once the state it reports can be read', async () => {
+    const { clock, rt } = newRuntime();
+    const sb = await runSandbox(rt, 'ev-order');
+    const id = await runContainer(rt, sb, 'app', ['sleep', '3600']);
+    const states: string[] = [];
+    rt.watchContainerEvents({ onEvent: (e) => void rt.listContainers({ id: e.containerId }).then((l) => states.push(`${e.type}:${l[0]?.state}`)) });
+    await clock.advance(0);
+    rt.exitContainer(id, 1);
+    await clock.advance(0);
+    assert.deepEqual(states, ['stopped:CONTAINER_EXITED']);
+  });
+
+  it('stop(), close() and breakContainerEvents() end watches; a broken one hears onError once', async () => {
+    const { clock, rt } = newRuntime();
+    const errors: Error[] = [];
+    const events: string[] = [];
+    const a = rt.watchContainerEvents({ onEvent: (e) => events.push(`a ${e.type}`), onError: (e) => errors.push(e) });
+    rt.watchContainerEvents({ onEvent: (e) => events.push(`b ${e.type}`), onError: (e) => errors.push(e) });
+    assert.equal(rt.containerEventWatches(), 2);
+    a.stop();
+    a.stop();
+    assert.equal(rt.containerEventWatches(), 1);
+    rt.breakContainerEvents();
+    await clock.advance(0);
+    assert.equal(errors.length, 1, 'only the live watch hears it');
+    assert.equal(rt.containerEventWatches(), 0);
+    await runSandbox(rt, 'ev-after');
+    await clock.advance(0);
+    assert.equal(events.join(), '', 'nothing after the end');
+    const c = rt.watchContainerEvents({ onEvent: (e) => events.push(`c ${e.type}`) });
+    rt.close();
+    await runSandbox(rt, 'ev-closed');
+    await clock.advance(0);
+    assert.deepEqual(events, []);
+    c.stop();
+  });
+
+  it('containerEvents: false answers Unimplemented, as containerd 1.6 does for GetContainerEvents', async () => {
+    const { clock, rt } = newRuntime({ containerEvents: false });
+    const errors: Error[] = [];
+    let ready = false;
+    rt.watchContainerEvents({ onEvent: () => assert.fail('no events'), onError: (e) => errors.push(e), onReady: () => (ready = true) });
+    await clock.advance(0);
+    assert.equal(ready, false);
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof RuntimeError && errors[0].code === 'Unimplemented', String(errors[0]));
   });
 });

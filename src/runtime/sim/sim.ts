@@ -8,7 +8,14 @@
 // (test/contract/runtime-contract.ts) and fixed here.
 //
 // Test hooks: registry images (size, slow or failing pulls, required credentials), fault
-// injection per method (errors, latency), runtime conditions, per-container resource usage.
+// injection per method (errors, latency), runtime conditions, per-container resource usage,
+// breaking the container event streams.
+//
+// Container events (watchContainerEvents) are CRI's GetContainerEvents as containerd publishes
+// its task events: created/started/stopped/deleted for containers and for sandboxes (a sandbox
+// is its pause container: started when it runs, stopped when it is stopped, deleted when
+// removed). They are delivered on a microtask after the state change, never inside the call
+// that made it. Unlike CRI, an event carries no statuses (the PLEG relists for them).
 
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -26,6 +33,10 @@ import type {
   AuthConfig,
   Container,
   ContainerConfig,
+  ContainerEvent,
+  ContainerEventHandlers,
+  ContainerEventType,
+  ContainerEventWatch,
   ContainerFilter,
   ContainerState,
   ContainerStats,
@@ -74,6 +85,8 @@ export interface SimRuntimeOptions {
   /** Mountpoint reported by ImageFsInfo. */
   imageFsMountpoint?: string;
   runtimeName?: string;
+  /** Serve container events (default true); false answers watchContainerEvents as containerd 1.6's CRI does: Unimplemented. */
+  containerEvents?: boolean;
 }
 
 interface Fault {
@@ -156,11 +169,14 @@ export class SimRuntime implements Runtime {
   private readonly runtimeName: string;
   /** Calls made, by CRI method name: for tests that count runtime traffic. */
   readonly calls = new Map<string, number>();
+  private readonly containerEvents: boolean;
+  private readonly eventWatchers = new Set<{ handlers: ContainerEventHandlers; stopped: boolean }>();
 
   constructor(opts: SimRuntimeOptions) {
     this.clock = opts.clock;
     this.imageFsMountpoint = opts.imageFsMountpoint ?? '/var/lib/nodelet-sim/images';
     this.runtimeName = opts.runtimeName ?? 'nodelet-sim';
+    this.containerEvents = opts.containerEvents ?? true;
     for (const img of opts.registry ?? []) this.registry.set(normalizeImageRef(img.ref), img);
     for (const img of opts.images ?? []) this.storeImage(img);
   }
@@ -204,6 +220,32 @@ export class SimRuntime implements Runtime {
   exitContainer(containerId: string, exitCode: number, oom = false): void {
     const c = this.mustContainer('ExitContainer', containerId);
     if (c.state === 'CONTAINER_RUNNING') this.onExit(c, { code: exitCode, kind: oom ? 'oom' : 'exit' });
+  }
+
+  /** Ends every container event watch with err (a broken stream); watchers are told through onError. */
+  breakContainerEvents(err: Error = new RuntimeError('Unavailable', 'GetContainerEvents', 'the event stream broke')): void {
+    const watchers = [...this.eventWatchers];
+    this.eventWatchers.clear();
+    queueMicrotask(() => {
+      for (const w of watchers) {
+        if (w.stopped) continue;
+        w.stopped = true;
+        w.handlers.onError?.(err);
+      }
+    });
+  }
+
+  /** Number of live container event watches. */
+  containerEventWatches(): number {
+    return this.eventWatchers.size;
+  }
+
+  private emitEvent(containerId: string, type: ContainerEventType, podSandboxId: string): void {
+    if (this.eventWatchers.size === 0) return;
+    const e: ContainerEvent = { containerId, type, podSandboxId, createdAt: ms2ns(this.clock.now()) };
+    queueMicrotask(() => {
+      for (const w of [...this.eventWatchers]) if (!w.stopped) w.handlers.onEvent({ ...e });
+    });
   }
 
   private async enter(method: string): Promise<void> {
@@ -272,6 +314,8 @@ export class SimRuntime implements Runtime {
       ip: hostNetwork ? '' : `10.88.${Math.floor(this.nextIp / 250)}.${(this.nextIp++ % 250) + 2}`,
       runtimeHandler,
     });
+    this.emitEvent(id, 'created', id);
+    this.emitEvent(id, 'started', id);
     return id;
   }
 
@@ -282,6 +326,7 @@ export class SimRuntime implements Runtime {
     for (const c of this.containers.values()) {
       if (c.sandboxId === podSandboxId && c.state === 'CONTAINER_RUNNING') c.process?.signal('KILL');
     }
+    if (s.state === 'SANDBOX_READY') this.emitEvent(s.id, 'stopped', s.id);
     s.state = 'SANDBOX_NOTREADY';
   }
 
@@ -293,8 +338,10 @@ export class SimRuntime implements Runtime {
       if (c.sandboxId !== podSandboxId) continue;
       c.process?.signal('KILL');
       this.containers.delete(c.id);
+      this.emitEvent(c.id, 'deleted', podSandboxId);
     }
     this.sandboxes.delete(podSandboxId);
+    this.emitEvent(podSandboxId, 'deleted', podSandboxId);
   }
 
   async podSandboxStatus(podSandboxId: string): Promise<PodSandboxStatusResponse> {
@@ -384,6 +431,7 @@ export class SimRuntime implements Runtime {
       cpuUsedNs: 0,
       cpuSinceNs: 0,
     });
+    this.emitEvent(id, 'created', podSandboxId);
     return id;
   }
 
@@ -435,6 +483,7 @@ export class SimRuntime implements Runtime {
     this.loadMounts(c);
     c.process = proc;
     void proc.done.then((exit) => this.onExit(c, exit));
+    this.emitEvent(c.id, 'started', c.sandboxId);
     proc.start();
   }
 
@@ -446,6 +495,7 @@ export class SimRuntime implements Runtime {
     c.exitCode = exit.code;
     c.reason = exit.kind === 'oom' ? 'OOMKilled' : exit.code === 0 ? 'Completed' : 'Error';
     this.flushMounts(c);
+    this.emitEvent(c.id, 'stopped', c.sandboxId);
   }
 
   /**
@@ -524,6 +574,7 @@ export class SimRuntime implements Runtime {
     if (!c) return;
     c.process?.signal('KILL');
     this.containers.delete(containerId);
+    this.emitEvent(c.id, 'deleted', c.sandboxId);
   }
 
   async listContainers(filter?: ContainerFilter): Promise<Container[]> {
@@ -865,8 +916,37 @@ export class SimRuntime implements Runtime {
     };
   }
 
+  /**
+   * Container events. With `containerEvents: false` the watch fails at once (on a microtask)
+   * with an UnimplementedError, as GetContainerEvents does on containerd 1.6 without a fallback.
+   */
+  watchContainerEvents(handlers: ContainerEventHandlers): ContainerEventWatch {
+    this.calls.set('GetContainerEvents', (this.calls.get('GetContainerEvents') ?? 0) + 1);
+    const w = { handlers, stopped: false };
+    if (!this.containerEvents) {
+      queueMicrotask(() => {
+        if (w.stopped) return;
+        w.stopped = true;
+        handlers.onError?.(new UnimplementedError('GetContainerEvents', 'method GetContainerEvents not implemented'));
+      });
+    } else {
+      this.eventWatchers.add(w);
+      queueMicrotask(() => {
+        if (!w.stopped) handlers.onReady?.('cri');
+      });
+    }
+    return {
+      stop: () => {
+        w.stopped = true;
+        this.eventWatchers.delete(w);
+      },
+    };
+  }
+
   close(): void {
     for (const c of this.containers.values()) c.process?.signal('KILL');
+    for (const w of this.eventWatchers) w.stopped = true;
+    this.eventWatchers.clear();
   }
 
   // ------------------------------------------------------------ helpers
