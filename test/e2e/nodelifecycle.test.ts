@@ -25,6 +25,7 @@ if (!env.available) {
     let controller: ChildProcess | undefined;
     let controllerLog = '';
     let renewer: ReturnType<typeof setInterval> | undefined;
+    let replica: ChildProcess | undefined;
     const node = (): V1Node | undefined => s.get('nodes', '', n.nodeName) as V1Node | undefined;
     const ready = (): string | undefined => node()?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
     const taints = (): string[] => (node()?.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).sort();
@@ -49,17 +50,22 @@ if (!env.available) {
       renew();
       renewer = setInterval(renew, 2000);
       controllerLog = join(n.dir, 'controller.log');
-      const out = openSync(controllerLog, 'a');
-      controller = spawn(process.execPath, [
+      controller = startController(controllerLog);
+      await eventually(async () => readFileSync(controllerLog, 'utf8').includes('Starting node lifecycle controller'), 30_000, 'the controller leading and started');
+    });
+
+    const startController = (log: string): ChildProcess => {
+      const out = openSync(log, 'a');
+      return spawn(process.execPath, [
         join(projectRoot, 'bin/nodelet.js'), 'controller',
         '--kubeconfig', s.writeKubeconfig(join(n.dir, 'admin.kubeconfig')),
         '--node-monitor-period', '1s', '--node-monitor-grace-period', '20s', '--secure-port', '0',
       ], { stdio: ['ignore', out, out] });
-      await eventually(async () => readFileSync(controllerLog, 'utf8').includes('Starting node lifecycle controller'), 30_000, 'the controller leading and started');
-    });
+    };
 
     after(async () => {
       clearInterval(renewer);
+      replica?.kill('SIGTERM');
       controller?.kill('SIGTERM');
       await n?.stop();
       await s?.close();
@@ -78,6 +84,20 @@ if (!env.available) {
       await n.start();
       await eventually(async () => ready() === 'True', 60_000, 'Ready again');
       await eventually(async () => taints().length === 0, 30_000, 'the taints removed');
+    });
+
+    it('two replicas: one leads, the other waits; the leader killed, the other takes over', async () => {
+      const replicaLog = join(n.dir, 'replica.log');
+      replica = startController(replicaLog);
+      await eventually(async () => readFileSync(replicaLog, 'utf8').includes('"msg":"'), 20_000, 'the replica running');
+      await new Promise((r) => setTimeout(r, 5000));
+      assert.ok(!readFileSync(replicaLog, 'utf8').includes('Starting node lifecycle controller'), 'the replica does not act while the leader holds the lease');
+      const lease = s.get('leases', 'kube-system', 'kube-controller-manager') as { spec: { holderIdentity: string } };
+      assert.ok(lease.spec.holderIdentity, 'the leader holds the Lease');
+      controller!.kill('SIGKILL');
+      await eventually(async () => readFileSync(replicaLog, 'utf8').includes('Starting node lifecycle controller'), 40_000, 'the replica taking over');
+      const now = s.get('leases', 'kube-system', 'kube-controller-manager') as { spec: { holderIdentity: string; leaseTransitions?: number } };
+      assert.notEqual(now.spec.holderIdentity, lease.spec.holderIdentity);
     });
   });
 }
