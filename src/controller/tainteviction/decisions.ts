@@ -11,6 +11,7 @@
 // agree; a taint stamped by another machine's clock (kubectl taint) cannot shift the deadline.
 
 import type { V1Pod, V1PodCondition, V1PodStatus, V1Taint, V1Toleration } from '@kubernetes/client-node';
+import { toleratesTaint } from '../../api/taints.js';
 
 export const TaintEffectNoExecute = 'NoExecute';
 /** The pod condition type (v1.DisruptionTarget). */
@@ -28,20 +29,7 @@ export function getNoExecuteTaints(taints: readonly V1Taint[] | undefined): V1Ta
   return (taints ?? []).filter((t) => t.effect === TaintEffectNoExecute);
 }
 
-/** Toleration.ToleratesTaint: an empty effect or key matches any; operator '' means Equal. */
-export function toleratesTaint(t: V1Toleration, taint: V1Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
+export { toleratesTaint };
 
 /**
  * GetMatchingTolerations: whether every taint is tolerated, and for each taint the first toleration

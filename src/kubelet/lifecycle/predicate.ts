@@ -25,10 +25,11 @@
 // - A quantity that does not parse (the API server would have refused it) rejects the pod with
 //   UnexpectedAdmissionError instead of throwing.
 
-import type { V1Container, V1Node, V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
+import type { V1Container, V1Node, V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Pod } from '@kubernetes/client-node';
 import { parseQuantityExact } from '../../api/quantity.js';
 import { isStaticPod } from '../../api/podutil.js';
 import { isCriticalPod } from '../eviction/admission.js';
+import { findUntoleratedTaint, toleratesTaint, tolerationsTolerateTaint } from '../../api/taints.js';
 
 // ------------------------------------------------------------------ reasons and messages
 
@@ -266,30 +267,7 @@ export function hostPortsConflict(pod: V1Pod, otherPods: readonly V1Pod[]): bool
 
 // ------------------------------------------------------------------ taints and tolerations
 
-/** Toleration.ToleratesTaint: empty effect matches all effects, empty key matches all keys. */
-export function toleratesTaint(t: V1Toleration, taint: V1Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** TolerationsTolerateTaint: some toleration tolerates the taint. */
-export function tolerationsTolerateTaint(tolerations: readonly V1Toleration[] | undefined, taint: V1Taint): boolean {
-  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
-}
-
-/** FindMatchingUntoleratedTaint: the first taint passing `filter` that no toleration tolerates. */
-export function findUntoleratedTaint(taints: readonly V1Taint[] | undefined, tolerations: readonly V1Toleration[] | undefined, filter: (t: V1Taint) => boolean = () => true): V1Taint | undefined {
-  return (taints ?? []).find((t) => filter(t) && !tolerationsTolerateTaint(tolerations, t));
-}
+export { toleratesTaint, tolerationsTolerateTaint, findUntoleratedTaint };
 
 // ------------------------------------------------------------------ node affinity
 
