@@ -114,6 +114,8 @@ export class NodeLifecycleController {
   /** Nodes whose pods could not all be marked NotReady: retried at the next pass. */
   private readonly podsNotReadyRetry = new Set<string>();
   private readonly nodeUpdates = new Set<string>();
+  /** node name -> namespace/name of its pods. */
+  private readonly podsByNode = new Map<string, Set<string>>();
   private readonly podUpdates = new Set<string>();
   private draining = false;
   private timers: Timer[] = [];
@@ -129,8 +131,33 @@ export class NodeLifecycleController {
     this.metrics = opts.registry ? newMetrics(opts.registry) : undefined;
     opts.nodes.on('add', (n) => this.enqueueNode(n));
     opts.nodes.on('update', (n) => this.enqueueNode(n));
-    opts.pods.on('add', (p) => this.enqueuePod(p));
-    opts.pods.on('update', (p) => this.enqueuePod(p));
+    opts.pods.on('add', (p) => {
+      this.indexPod(p);
+      this.enqueuePod(p);
+    });
+    opts.pods.on('update', (p, old) => {
+      if (old) this.unindexPod(old);
+      this.indexPod(p);
+      this.enqueuePod(p);
+    });
+    opts.pods.on('delete', (p, old) => this.unindexPod(old ?? p));
+  }
+
+  /** The pods of each node (upstream's nodeName indexer): MarkPodsNotReady must not scan every pod. */
+  private indexPod(p: V1Pod): void {
+    const node = p.spec?.nodeName;
+    if (!node) return;
+    let set = this.podsByNode.get(node);
+    if (!set) this.podsByNode.set(node, (set = new Set()));
+    set.add(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+  }
+
+  private unindexPod(p: V1Pod): void {
+    const node = p.spec?.nodeName;
+    const set = node ? this.podsByNode.get(node) : undefined;
+    if (!set) return;
+    set.delete(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+    if (set.size === 0) this.podsByNode.delete(node!);
   }
 
   /** The informers have all listed (WaitForNamedCacheSync: nothing acts before). */
@@ -146,6 +173,9 @@ export class NodeLifecycleController {
     const { clock } = this.opts;
     this.log.info('Starting node lifecycle controller', { nodeMonitorPeriodMs: this.settings.nodeMonitorPeriodMs, nodeMonitorGracePeriodMs: this.settings.nodeMonitorGracePeriodMs });
     for (const n of this.opts.nodes.list()) this.enqueueNode(n);
+    // the index from the cache as it is (handlers added after an informer started miss its adds)
+    this.podsByNode.clear();
+    for (const p of this.opts.pods.list()) this.indexPod(p);
     this.timers.push(clock.setInterval(() => void this.monitorNodeHealth(), this.settings.nodeMonitorPeriodMs));
     this.timers.push(clock.setInterval(() => void this.doNoExecuteTaintingPass(), nodeEvictionPeriodMs));
     void this.monitorNodeHealth();
@@ -172,6 +202,7 @@ export class NodeLifecycleController {
 
   /** One pass; a pass under way is shared. */
   monitorNodeHealth(): Promise<void> {
+    if (!this.running) return Promise.resolve();
     if (this.monitorRunning) return this.monitorRunning;
     this.monitorRunning = this.monitorPass()
       .catch((e: unknown) => this.log.error('monitorNodeHealth failed', { err: errorMessage(e) }))
@@ -233,7 +264,7 @@ export class NodeLifecycleController {
         else this.podsNotReadyRetry.add(name);
       }
     }
-    this.applyDisruption(zoneConditions);
+    await this.applyDisruption(zoneConditions);
     this.metrics?.updateAllNodesHealth.observe((clock.now() - start) / 1000);
   }
 
@@ -310,8 +341,10 @@ export class NodeLifecycleController {
   /** MarkPodsNotReady: every pod on the node gets Ready=False; false when some write failed. */
   private async markPodsNotReady(nodeName: string): Promise<boolean> {
     let ok = true;
-    for (const pod of this.opts.pods.list()) {
-      if (pod.spec?.nodeName !== nodeName) continue;
+    for (const key of [...(this.podsByNode.get(nodeName) ?? [])]) {
+      const i = key.indexOf('/');
+      const pod = this.opts.pods.get(key.slice(i + 1), key.slice(0, i));
+      if (pod?.spec?.nodeName !== nodeName) continue;
       ok = (await this.markPodNotReady(pod, nodeName)) && ok;
     }
     return ok;
@@ -332,7 +365,7 @@ export class NodeLifecycleController {
   }
 
   /** handleDisruption: zone states, rates, the all-zones switch, zone gauges. */
-  private applyDisruption(zoneConditions: Map<string, (V1NodeCondition | undefined)[]>): void {
+  private async applyDisruption(zoneConditions: Map<string, (V1NodeCondition | undefined)[]>): Promise<void> {
     const d = handleDisruption({ zoneStates: this.zoneStates, zoneReadyConditions: zoneConditions, unhealthyZoneThreshold: this.settings.unhealthyZoneThreshold, rates: this.settings });
     for (const [zone, state] of d.zoneStates) {
       if (this.zoneStates.get(zone) !== state) this.log.info('Zone state changed', { zone: printable(zone), from: this.zoneStates.get(zone) ?? 'none', to: state });
@@ -342,7 +375,8 @@ export class NodeLifecycleController {
     for (const zone of d.removedZones) this.zoneQueues.delete(zone);
     if (d.enteredFullDisruption) {
       this.log.warn('Controller detected that all Nodes are not-Ready. Entering master disruption mode');
-      for (const n of this.opts.nodes.list()) void this.markNodeAsReachable(n);
+      // one node after another: not thousands of writes at the API server at once
+      for (const n of this.opts.nodes.list()) await this.markNodeAsReachable(n);
     }
     if (d.exitedFullDisruption) {
       this.log.info('Controller detected that some Nodes are Ready. Exiting master disruption mode');
