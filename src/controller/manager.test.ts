@@ -104,4 +104,40 @@ describe('controllers against the test API server (simulated nodes, fake clock)'
     await until('n1 untainted', () => taints('n1').length === 0, 20_000);
     assert.ok(pod('tolerates-forever') && !pod('tolerates-forever')!.metadata?.deletionTimestamp);
   });
+
+  async function setConditions(name: string, set: Record<string, string>, extra: Partial<V1Node['spec']> = {}): Promise<void> {
+    const n = node(name);
+    const now = new Date(clock.now());
+    const conditions = n.status!.conditions!.map((c) => (set[c.type] !== undefined ? { ...c, status: set[c.type]!, lastHeartbeatTime: now, lastTransitionTime: now } : c));
+    const core = s.kubeconfig().makeApiClient(CoreV1Api);
+    const written = await core.replaceNodeStatus({ name, body: { ...n, status: { ...n.status, conditions } } });
+    if (Object.keys(extra).length) await core.replaceNode({ name, body: { ...written, spec: { ...written.spec, ...extra } } });
+  }
+
+  it('Ready=False from the kubelet: not-ready taints (NoSchedule, NoExecute); then silence swaps them to unreachable', async () => {
+    await setConditions('n2', { Ready: 'False' });
+    await until('n2 not-ready taints', () => taints('n2').join() === 'node.kubernetes.io/not-ready:NoExecute,node.kubernetes.io/not-ready:NoSchedule', 20_000);
+    alive.delete('n2');
+    await until('n2 unreachable taints (swapped, never both)', () => taints('n2').join() === 'node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule', 90_000);
+    alive.add('n2');
+    await setConditions('n2', { Ready: 'True' });
+    await until('n2 untainted', () => taints('n2').length === 0, 20_000);
+  });
+
+  it('pressure conditions and unschedulable become NoSchedule taints; a user\'s taint stays', async () => {
+    await setConditions('n3', { DiskPressure: 'True' }, { taints: [{ key: 'example.com/dedicated', value: 'db', effect: 'NoSchedule' }], unschedulable: true });
+    await until('n3 NoSchedule taints', () => taints('n3').join() === 'example.com/dedicated:NoSchedule,node.kubernetes.io/disk-pressure:NoSchedule,node.kubernetes.io/unschedulable:NoSchedule', 10_000);
+    await setConditions('n3', { DiskPressure: 'False' }, { unschedulable: false });
+    await until('only the user\'s taint left', () => taints('n3').join() === 'example.com/dedicated:NoSchedule', 10_000);
+  });
+
+  it('a node that never reports: NodeStatusNeverUpdated after the startup grace period', async () => {
+    // created "now" on the controller's (fake) clock: the startup grace counts from creationTimestamp
+    s.put('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'silent', creationTimestamp: new Date(clock.now()).toISOString() }, spec: {} } as never);
+    const t0 = clock.now();
+    const c = await until('silent Unknown', () => node('silent').status?.conditions?.find((x) => x.type === 'Ready'), 90_000);
+    assert.equal(c.status, 'Unknown');
+    assert.equal(c.reason, 'NodeStatusNeverUpdated');
+    assert.ok(clock.now() - t0 >= 55_000, `not before the 60 s startup grace (${clock.now() - t0} ms)`);
+  });
 });
