@@ -43,7 +43,7 @@ import { parseArgs } from 'node:util';
 import { V1MicroTime, type KubernetesObject, type V1Lease, type V1Node, type V1NodeCondition, type V1Pod } from '@kubernetes/client-node';
 import { formatTable } from '../src/cli/table.js';
 import type { ControllerEventRecorder } from '../src/controller/events.js';
-import { MemoryInformer, type Informer, type InformerEvent } from '../src/controller/informers.js';
+import { MemoryInformer, podCacheTransform, type Informer, type InformerEvent } from '../src/controller/informers.js';
 import {
   defaultNodeLifecycleSettings,
   handleDisruption,
@@ -331,7 +331,7 @@ class SimCluster {
     }
     this.nodes = new MemoryInformer(nodes);
     this.leases = new MemoryInformer(leases);
-    this.pods = new MemoryInformer(pods);
+    this.pods = new MemoryInformer(pods, podCacheTransform); // what ControllerManager caches of a pod
     this.client = memoryNodeLifecycleClient({
       getNode: (name) => this.nodes.get(name),
       putNode: (node) => {
@@ -681,7 +681,7 @@ async function rateScenario(s: RateScenario): Promise<void> {
   const clock = new FakeClock(T0);
   const nodes = new MemoryInformer<V1Node>();
   const leases = new MemoryInformer<V1Lease>();
-  const pods = new MemoryInformer<V1Pod>();
+  const pods = new MemoryInformer<V1Pod>([], podCacheTransform);
   const client = memoryNodeLifecycleClient({ getNode: (n) => nodes.get(n), putNode: (n) => nodes.upsert(n), putPod: (p) => pods.upsert(p) });
   const alive = new Set<string>();
   const renew = (name: string): void => {

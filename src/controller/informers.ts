@@ -7,7 +7,7 @@
 // MemoryInformer is the same interface over an in-memory map, for unit tests and benchmarks
 // (thousands of simulated nodes without an API server).
 
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
@@ -35,8 +35,11 @@ export class MemoryInformer<T extends KubernetesObject> implements Informer<T> {
   private readonly handlers: Record<InformerEvent, ((obj: T, old?: T) => void)[]> = { add: [], update: [], delete: [] };
   private synced = false;
 
-  constructor(initial: readonly T[] = []) {
-    for (const o of initial) this.objects.set(key(o), o);
+  constructor(
+    initial: readonly T[] = [],
+    private readonly transform: (o: T) => T = (o) => o,
+  ) {
+    for (const o of initial) this.objects.set(key(o), this.transform(o));
   }
 
   list(namespace?: string): readonly T[] {
@@ -67,7 +70,8 @@ export class MemoryInformer<T extends KubernetesObject> implements Informer<T> {
   }
 
   /** Adds or replaces an object, calling the add or update handlers. */
-  upsert(obj: T): void {
+  upsert(input: T): void {
+    const obj = this.transform(input);
     const old = this.objects.get(key(obj));
     this.objects.set(key(obj), obj);
     if (!this.synced) return;
@@ -95,6 +99,8 @@ export interface ApiInformerOptions<T extends KubernetesObject> {
   fieldSelector?: string;
   /** Wait before restarting after an error or a closed watch (default 1 s, doubling to 30 s). */
   restartBackoffMs?: number;
+  /** What the cache keeps of each object (client-go's SetTransform); default all of it. */
+  transform?: (obj: T) => T;
 }
 
 /** client-node's ListWatch, restarted when its watch fails, with update events carrying the old object. */
@@ -111,7 +117,14 @@ export class ApiInformer<T extends KubernetesObject> implements Informer<T> {
 
   constructor(private readonly opts: ApiInformerOptions<T>) {
     this.log = (opts.logger ?? nopLogger).child({ informer: opts.path });
-    this.lw = new ListWatch<T>(opts.path, new Watch(opts.kubeConfig), opts.list, false, opts.labelSelector, opts.fieldSelector);
+    const transform = opts.transform;
+    const watch = new Watch(opts.kubeConfig);
+    // the transform applies to what the list and the watch deliver, before ListWatch caches it
+    const source = transform
+      ? ({ watch: (path, query, cb, done) => watch.watch(path, query, (phase, obj: T, raw) => cb(phase, phase === 'BOOKMARK' || phase === 'ERROR' ? obj : transform(obj), raw), done) } as Watch)
+      : watch;
+    const list = transform ? async () => { const l = await opts.list(); return { ...l, items: l.items.map(transform) }; } : opts.list;
+    this.lw = new ListWatch<T>(opts.path, source, list, false, opts.labelSelector, opts.fieldSelector);
     this.lw.on('add', (o) => {
       this.last.set(key(o), o);
       for (const h of this.handlers.add) h(o);
@@ -173,4 +186,25 @@ export class ApiInformer<T extends KubernetesObject> implements Informer<T> {
       void this.start();
     }, delay);
   }
+}
+
+/**
+ * What the node controllers read of a Pod (metadata, spec.nodeName and tolerations, status.phase
+ * and conditions): the rest (containers, volumes, statuses of containers) is not cached. Their pod
+ * writes are patches (the Ready condition, DisruptionTarget) or deletes, never whole-object updates.
+ */
+export function podCacheTransform(p: V1Pod): V1Pod {
+  const md = p.metadata ?? {};
+  return {
+    metadata: {
+      name: md.name,
+      namespace: md.namespace,
+      uid: md.uid,
+      resourceVersion: md.resourceVersion,
+      ...(md.deletionTimestamp ? { deletionTimestamp: md.deletionTimestamp } : {}),
+      ...(md.ownerReferences ? { ownerReferences: md.ownerReferences } : {}),
+    },
+    spec: { nodeName: p.spec?.nodeName, tolerations: p.spec?.tolerations, containers: [] },
+    status: { phase: p.status?.phase, conditions: p.status?.conditions },
+  } as V1Pod;
 }

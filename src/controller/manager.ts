@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../util/clock.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import { ApiEventRecorder } from './events.js';
-import { ApiInformer, type Informer } from './informers.js';
+import { ApiInformer, podCacheTransform, type Informer } from './informers.js';
 import { kubeNodeLifecycleClient, NodeLifecycleController, type NodeLifecycleSettings } from './nodelifecycle/index.js';
 import { kubeTaintEvictionClient, TaintEvictionController } from './tainteviction/index.js';
 
@@ -33,12 +33,12 @@ export function apiInformers(kc: KubeConfig, clock: Clock, logger: Logger): Shar
   const core = kc.makeApiClient(CoreV1Api);
   const coordination = kc.makeApiClient(CoordinationV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
-  const make = <T extends KubernetesObject>(path: string, list: () => Promise<{ items: T[]; metadata?: object }>): Informer<T> =>
-    new ApiInformer<T>({ kubeConfig: kc, path, list: list as never, clock, logger });
+  const make = <T extends KubernetesObject>(path: string, list: () => Promise<{ items: T[]; metadata?: object }>, transform?: (o: T) => T): Informer<T> =>
+    new ApiInformer<T>({ kubeConfig: kc, path, list: list as never, clock, logger, ...(transform ? { transform } : {}) });
   return {
     nodes: make<V1Node>('/api/v1/nodes', () => core.listNode()),
     leases: make<V1Lease>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', () => coordination.listNamespacedLease({ namespace: 'kube-node-lease' })),
-    pods: make<V1Pod>('/api/v1/pods', () => core.listPodForAllNamespaces()),
+    pods: make<V1Pod>('/api/v1/pods', () => core.listPodForAllNamespaces(), podCacheTransform),
     daemonSets: make<V1DaemonSet>('/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces()),
   };
 }

@@ -3,7 +3,7 @@
 // RemoveTaintOffNode with their conflict retries, MarkPodsNotReady's UpdateStatus). The loops in
 // controller.ts see only this interface; tests and benchmarks may give a fake.
 
-import { ApiException, CoreV1Api, type KubeConfig, type V1Node, type V1Pod, type V1Taint } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1PodCondition, type V1Taint } from '@kubernetes/client-node';
 
 /** What a taint/label change computes from the Node as just read. */
 export interface NodeMutation {
@@ -19,8 +19,12 @@ export interface NodeLifecycleClient {
   updateNodeStatus(node: V1Node): Promise<V1Node>;
   /** Read, mutate, write the Node's taints (and labels) in one update; conflicts retried. */
   updateNodeTaints(name: string, mutate: (node: V1Node) => NodeMutation): Promise<void>;
-  /** pods/status update (the Ready condition). */
-  updatePodStatus(pod: V1Pod): Promise<void>;
+  /**
+   * MarkPodsNotReady's write: the pod's Ready condition, as a strategic merge patch of
+   * pods/status (conditions merge by type) with a uid precondition. Upstream sends UpdateStatus
+   * with the whole pod; a patch lets the informer cache keep only what the controllers read.
+   */
+  patchPodReadyCondition(pod: V1Pod, ready: V1PodCondition): Promise<void>;
 }
 
 /** Conflict retries of a taint update (upstream retry.DefaultBackoff: 5 steps). */
@@ -49,8 +53,9 @@ export function kubeNodeLifecycleClient(kc: KubeConfig): NodeLifecycleClient {
         }
       }
     },
-    updatePodStatus: async (pod) => {
-      await api.replaceNamespacedPodStatus({ name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', body: pod });
+    patchPodReadyCondition: async (pod, ready) => {
+      const body = { metadata: { uid: pod.metadata?.uid }, status: { conditions: [ready] } };
+      await api.patchNamespacedPodStatus({ name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
     },
   };
 }
@@ -87,9 +92,10 @@ export function memoryNodeLifecycleClient(store: {
       }
       throw Object.assign(new Error(`nodes "${name}": conflict`), { code: 409 });
     },
-    updatePodStatus: (pod: V1Pod) => {
+    patchPodReadyCondition: (pod: V1Pod, ready: V1PodCondition) => {
       client.writes++;
-      store.putPod(pod);
+      const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === ready.type ? ready : c));
+      store.putPod({ ...pod, status: { ...pod.status, conditions } });
       return Promise.resolve();
     },
   };

@@ -354,7 +354,8 @@ export class NodeLifecycleController {
     const conditions = podReadyFalseConditions(pod, nodeName, this.opts.clock.now());
     if (!conditions) return true;
     try {
-      await this.opts.client.updatePodStatus({ ...pod, status: { ...pod.status, conditions } });
+      const ready = conditions.find((c) => c.type === 'Ready')!;
+      await this.opts.client.patchPodReadyCondition(pod, ready);
     } catch (e) {
       if ((e as { code?: number }).code === 404) return true;
       this.log.warn('Failed to mark pod NotReady', { pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, err: errorMessage(e) });
