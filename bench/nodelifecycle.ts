@@ -325,7 +325,8 @@ class SimCluster {
       const node = makeNode(name, i, zoneName(i), T0);
       nodes.push(node);
       leases.push(makeLease(name, node.metadata!.uid!, T0));
-      for (let j = 0; j < podsPerNode; j++) pods.push(makePod(name, node.status!.addresses![0]!.address, j, T0));
+      // each pod transformed as it arrives, as a paginated list (500 a page) hands them to the cache
+      for (let j = 0; j < podsPerNode; j++) pods.push(podCacheTransform(makePod(name, node.status!.addresses![0]!.address, j, T0)));
       this.names.push(name);
       this.alive.add(name);
     }

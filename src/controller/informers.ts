@@ -101,6 +101,30 @@ export interface ApiInformerOptions<T extends KubernetesObject> {
   restartBackoffMs?: number;
   /** What the cache keeps of each object (client-go's SetTransform); default all of it. */
   transform?: (obj: T) => T;
+  /**
+   * A paged list (limit + continue, as client-go's reflector lists 500 at a time): when given, the
+   * list is read page by page and each page transformed before the next is read, so a large
+   * collection is never held whole.
+   */
+  listPage?: (continueToken: string | undefined, limit: number) => Promise<KubernetesListObject<T>>;
+}
+
+/** Reads every page of a list, transforming each page's items as it comes. */
+export async function listAllPages<T extends KubernetesObject>(
+  listPage: (continueToken: string | undefined, limit: number) => Promise<KubernetesListObject<T>>,
+  transform: (o: T) => T = (o) => o,
+  limit = 500,
+): Promise<KubernetesListObject<T>> {
+  const items: T[] = [];
+  let first: KubernetesListObject<T> | undefined;
+  let token: string | undefined;
+  do {
+    const page = await listPage(token, limit);
+    first ??= page;
+    for (const o of page.items) items.push(transform(o));
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return { ...first, items, metadata: { ...first.metadata, _continue: undefined } } as KubernetesListObject<T>;
 }
 
 /** client-node's ListWatch, restarted when its watch fails, with update events carrying the old object. */
@@ -123,7 +147,15 @@ export class ApiInformer<T extends KubernetesObject> implements Informer<T> {
     const source = transform
       ? ({ watch: (path, query, cb, done) => watch.watch(path, query, (phase, obj: T, raw) => cb(phase, phase === 'BOOKMARK' || phase === 'ERROR' ? obj : transform(obj), raw), done) } as Watch)
       : watch;
-    const list = transform ? async () => { const l = await opts.list(); return { ...l, items: l.items.map(transform) }; } : opts.list;
+    const listPage = opts.listPage;
+    const list = listPage
+      ? () => listAllPages(listPage, transform)
+      : transform
+        ? async () => {
+            const l = await opts.list();
+            return { ...l, items: l.items.map(transform) };
+          }
+        : opts.list;
     this.lw = new ListWatch<T>(opts.path, source, list, false, opts.labelSelector, opts.fieldSelector);
     this.lw.on('add', (o) => {
       this.last.set(key(o), o);

@@ -33,12 +33,20 @@ export function apiInformers(kc: KubeConfig, clock: Clock, logger: Logger): Shar
   const core = kc.makeApiClient(CoreV1Api);
   const coordination = kc.makeApiClient(CoordinationV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
-  const make = <T extends KubernetesObject>(path: string, list: () => Promise<{ items: T[]; metadata?: object }>, transform?: (o: T) => T): Informer<T> =>
-    new ApiInformer<T>({ kubeConfig: kc, path, list: list as never, clock, logger, ...(transform ? { transform } : {}) });
+  const make = <T extends KubernetesObject>(path: string, list: () => Promise<{ items: T[]; metadata?: object }>): Informer<T> =>
+    new ApiInformer<T>({ kubeConfig: kc, path, list: list as never, clock, logger });
   return {
     nodes: make<V1Node>('/api/v1/nodes', () => core.listNode()),
     leases: make<V1Lease>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', () => coordination.listNamespacedLease({ namespace: 'kube-node-lease' })),
-    pods: make<V1Pod>('/api/v1/pods', () => core.listPodForAllNamespaces(), podCacheTransform),
+    pods: new ApiInformer<V1Pod>({
+      kubeConfig: kc,
+      path: '/api/v1/pods',
+      list: () => core.listPodForAllNamespaces(),
+      listPage: (token, limit) => core.listPodForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) }),
+      transform: podCacheTransform,
+      clock,
+      logger,
+    }),
     daemonSets: make<V1DaemonSet>('/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces()),
   };
 }
