@@ -22,7 +22,7 @@
 // The node has a unique name; cleanup (also on failure and SIGINT) touches only sandboxes and
 // containers carrying that name in nodelet's node-name label (the raw pods carry "<name>-raw").
 
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,10 +31,10 @@ import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
 import { formatTable } from '../src/cli/table.js';
 import { nodeNameLabel, podNameLabel } from '../src/kubelet/kuberuntime/labels.js';
 import { CriClient } from '../src/runtime/cri/index.js';
-import type { PodSandboxConfig } from '../src/runtime/index.js';
 import { startTestApiServer, type RequestRecord, type TestApiServer } from '../test/apiserver/index.js';
 import { freePort, NodeletProcess } from '../test/e2e/nodelet-process.js';
 import { testRuntimeEnv } from '../test/runtime-env.js';
+import { rawStart } from './rawcri.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -293,31 +293,6 @@ async function deletePods(names: string[], grace: number, timeoutMs = 180_000): 
   return { gone: [...seen.values()].map((v) => v.perf - t0), stopped: [...containers.values()], sandboxes: [...sandboxes.values()] };
 }
 
-async function rawStart(count: number): Promise<{ perPod: number[]; all: number; ids: string[] }> {
-  const t0 = performance.now();
-  const perPod: number[] = [];
-  const ids: string[] = [];
-  const logs = join(dir, 'raw-logs');
-  await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const uid = `raw-${Date.now()}-${i}`;
-      const cfg: PodSandboxConfig = {
-        metadata: { name: `raw${i}`, namespace: 'bench-raw', uid, attempt: 0 },
-        hostname: `raw${i}`,
-        logDirectory: join(logs, `bench-raw_${uid}`),
-        labels: { [nodeNameLabel]: RAW },
-        linux: { securityContext: { namespaceOptions: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
-      };
-      mkdirSync(cfg.logDirectory ?? logs, { recursive: true });
-      const sb = await rt.runPodSandbox(cfg);
-      ids.push(sb);
-      const c = await rt.createContainer(sb, { metadata: { name: 'main', attempt: 0 }, image: { image }, command: ['sh', '-c', 'exec sleep 3600'], logPath: 'main/0.log', labels: { [nodeNameLabel]: RAW } }, cfg);
-      await rt.startContainer(c);
-      perPod.push(performance.now() - t0);
-    }),
-  );
-  return { perPod, all: performance.now() - t0, ids };
-}
 
 /**
  * Polls CRI every 50 ms in the background: when each pod first has (running=true) or no longer
@@ -421,7 +396,7 @@ try {
     const { gone: del, stopped, sandboxes } = await deletePods(names, 1);
     progress(`N=${size}: containers stopped after ${sec(Math.max(...stopped))} s, sandboxes after ${sec(Math.max(...sandboxes))} s, all gone from the API after ${sec(Math.max(...del))} s; raw CRI run`);
 
-    const raw = await rawStart(size);
+    const raw = await rawStart(rt, { count: size, image, logDir: join(dir, 'raw-logs'), labels: { [nodeNameLabel]: RAW } });
     const r0 = performance.now();
     await Promise.all(raw.ids.map(async (id) => {
       await rt.stopPodSandbox(id);

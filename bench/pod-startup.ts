@@ -11,14 +11,13 @@
 // relist duration are sampled over a steady window, the relist against the raw List calls.
 
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/table.js';
 import { CriClient } from '../src/runtime/cri/index.js';
-import type { PodSandboxConfig } from '../src/runtime/index.js';
 import { testRuntimeEnv } from '../test/runtime-env.js';
 import { NodeletProcess } from '../test/e2e/nodelet-process.js';
+import { rawStart } from './rawcri.js';
 
 const { values: args } = parseArgs({
   options: { sizes: { type: 'string', default: '1,10,30,60' }, steady: { type: 'string', default: '10' }, json: { type: 'string' } },
@@ -101,29 +100,6 @@ async function steady(n: NodeletProcess, seconds: number): Promise<Sample> {
   return { rssMiB: rss, cpuCores: cpu, relistMeanMs: c1 > c0 ? ((s1 - s0) / (c1 - c0)) * 1000 : NaN, rawListMeanMs: raw.reduce((a, b) => a + b, 0) / raw.length };
 }
 
-async function rawStart(count: number): Promise<{ perPod: number[]; all: number; ids: string[] }> {
-  const t0 = performance.now();
-  const perPod: number[] = [];
-  const ids: string[] = [];
-  await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const uid = `raw-${Date.now()}-${i}`;
-      const cfg: PodSandboxConfig = {
-        metadata: { name: `raw${i}`, namespace: 'bench-raw', uid, attempt: 0 },
-        hostname: `raw${i}`,
-        logDirectory: join(env.podLogDir, `bench-raw_${uid}`),
-        labels: { 'nodelet.dev/bench': 'raw' },
-        linux: { securityContext: { namespaceOptions: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } } },
-      };
-      const sb = await rt.runPodSandbox(cfg);
-      ids.push(sb);
-      const c = await rt.createContainer(sb, { metadata: { name: 'sleep', attempt: 0 }, image: { image }, command: ['sleep', '3600'], logPath: 'sleep/0.log' }, cfg);
-      await rt.startContainer(c);
-      perPod.push(performance.now() - t0);
-    }),
-  );
-  return { perPod, all: performance.now() - t0, ids };
-}
 
 const rows: string[][] = [];
 const results: Record<string, unknown> = {};
@@ -160,7 +136,7 @@ try {
     const rm = [...removed.values()];
     progress(`N=${size}: all stopped after ${(Math.max(...sp) / 1000).toFixed(2)} s, removed after ${(Math.max(...rm) / 1000).toFixed(2)} s; raw CRI run`);
 
-    const raw = await rawStart(size);
+    const raw = await rawStart(rt, { count: size, image, logDir: env.podLogDir, labels: { 'nodelet.dev/bench': 'raw' } });
     for (const id of raw.ids) {
       await rt.stopPodSandbox(id);
       await rt.removePodSandbox(id);
