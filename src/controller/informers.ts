@@ -7,7 +7,7 @@
 // MemoryInformer is the same interface over an in-memory map, for unit tests and benchmarks
 // (thousands of simulated nodes without an API server).
 
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import { nopLogger, type Logger } from '../util/logger.js';
@@ -92,7 +92,8 @@ export interface ApiInformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
   /** The collection's path, e.g. /api/v1/nodes or /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases. */
   path: string;
-  list: () => Promise<KubernetesListObject<T>>;
+  /** The whole list in one request (when listPage is not given). */
+  list?: () => Promise<KubernetesListObject<T>>;
   clock: Clock;
   logger?: Logger;
   labelSelector?: string;
@@ -148,14 +149,14 @@ export class ApiInformer<T extends KubernetesObject> implements Informer<T> {
       ? ({ watch: (path, query, cb, done) => watch.watch(path, query, (phase, obj: T, raw) => cb(phase, phase === 'BOOKMARK' || phase === 'ERROR' ? obj : transform(obj), raw), done) } as Watch)
       : watch;
     const listPage = opts.listPage;
+    const whole = opts.list;
+    if (!listPage && !whole) throw new Error(`informer ${opts.path}: neither list nor listPage given`);
     const list = listPage
       ? () => listAllPages(listPage, transform)
-      : transform
-        ? async () => {
-            const l = await opts.list();
-            return { ...l, items: l.items.map(transform) };
-          }
-        : opts.list;
+      : async () => {
+          const l = await whole!();
+          return transform ? { ...l, items: l.items.map(transform) } : l;
+        };
     this.lw = new ListWatch<T>(opts.path, source, list, false, opts.labelSelector, opts.fieldSelector);
     this.lw.on('add', (o) => {
       this.last.set(key(o), o);
@@ -221,12 +222,38 @@ export class ApiInformer<T extends KubernetesObject> implements Informer<T> {
 }
 
 /**
- * What the node controllers read of a Pod (metadata, spec.nodeName and tolerations, status.phase
- * and conditions): the rest (containers, volumes, statuses of containers) is not cached. Their pod
+ * Equal values share one instance in a cache: a workload's pods repeat the same tolerations (the
+ * API server adds the same two 300 s ones to nearly every pod). Bounded: past `max` distinct values
+ * the table starts over. Cached objects are read-only (as client-go's), so sharing is safe.
+ */
+export class Interner<T> {
+  private readonly table = new Map<string, T>();
+  constructor(private readonly max = 4096) {}
+
+  intern(v: T): T {
+    const k = JSON.stringify(v);
+    const shared = this.table.get(k);
+    if (shared !== undefined) return shared;
+    if (this.table.size >= this.max) this.table.clear();
+    this.table.set(k, v);
+    return v;
+  }
+}
+
+/** The pod conditions the node controllers read: Ready (MarkPodsNotReady) and DisruptionTarget (taint eviction). */
+const cachedPodConditions = new Set(['Ready', 'DisruptionTarget']);
+const podTolerations = new Interner<NonNullable<NonNullable<V1Pod['spec']>['tolerations']>>();
+
+/**
+ * What the node controllers read of a Pod (name, namespace, uid, deletion, spec.nodeName and
+ * tolerations, status.phase and the Ready and DisruptionTarget conditions): the rest (containers,
+ * volumes, owners, other conditions) is not cached, and equal tolerations are shared. Their pod
  * writes are patches (the Ready condition, DisruptionTarget) or deletes, never whole-object updates.
  */
 export function podCacheTransform(p: V1Pod): V1Pod {
   const md = p.metadata ?? {};
+  const tolerations = p.spec?.tolerations;
+  const conditions = p.status?.conditions?.filter((c) => cachedPodConditions.has(c.type));
   return {
     metadata: {
       name: md.name,
@@ -234,9 +261,34 @@ export function podCacheTransform(p: V1Pod): V1Pod {
       uid: md.uid,
       resourceVersion: md.resourceVersion,
       ...(md.deletionTimestamp ? { deletionTimestamp: md.deletionTimestamp } : {}),
-      ...(md.ownerReferences ? { ownerReferences: md.ownerReferences } : {}),
     },
-    spec: { nodeName: p.spec?.nodeName, tolerations: p.spec?.tolerations, containers: [] },
-    status: { phase: p.status?.phase, conditions: p.status?.conditions },
+    spec: { nodeName: p.spec?.nodeName, ...(tolerations ? { tolerations: podTolerations.intern(tolerations) } : {}), containers: [] },
+    status: { phase: p.status?.phase, ...(conditions ? { conditions } : {}) },
   } as V1Pod;
+}
+
+/**
+ * What the node controllers read of a Node (name, uid, labels, creation and deletion times,
+ * spec.taints and unschedulable, status.conditions): the images, addresses, capacity and nodeInfo
+ * (most of a real node's size) are not cached. Their node writes allow it: the health write is a
+ * patch of the changed conditions, the taint and label writes read the whole Node from the API
+ * before replacing it.
+ */
+export function nodeCacheTransform(n: V1Node): V1Node {
+  const md = n.metadata ?? {};
+  return {
+    metadata: {
+      name: md.name,
+      uid: md.uid,
+      resourceVersion: md.resourceVersion,
+      creationTimestamp: md.creationTimestamp,
+      ...(md.labels ? { labels: md.labels } : {}),
+      ...(md.deletionTimestamp ? { deletionTimestamp: md.deletionTimestamp } : {}),
+    },
+    spec: {
+      ...(n.spec?.taints ? { taints: n.spec.taints } : {}),
+      ...(n.spec?.unschedulable ? { unschedulable: true } : {}),
+    },
+    status: n.status?.conditions ? { conditions: n.status.conditions } : {},
+  };
 }

@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as pause } from 'node:timers/promises';
-import { CoordinationV1Api, CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { startTestApiServer, type TestApiServer } from '../../test/apiserver/index.js';
 import { FakeClock } from '../util/clock.js';
 import { MemoryLogger } from '../util/logger.js';
 import { newRegistry } from '../util/metrics.js';
 import { ControllerManager } from './manager.js';
+import { kubeNodeLifecycleClient } from './nodelifecycle/index.js';
 
 describe('controllers against the test API server (simulated nodes, fake clock)', () => {
   let s: TestApiServer;
@@ -42,7 +43,9 @@ describe('controllers against the test API server (simulated nodes, fake clock)'
     const now = (): Date => new Date(clock.now());
     for (const name of alive) {
       await core.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' } } } });
-      await core.replaceNodeStatus({ name, body: { ...node(name), status: { conditions: ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: type === 'Ready' ? 'True' : 'False', reason: 'KubeletReady', lastHeartbeatTime: now(), lastTransitionTime: now() })) } } as V1Node });
+      // what the controllers do not cache (nodeCacheTransform) and must not lose when they write
+      const kubeletOnly = { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }], images: [{ names: ['registry.local/app:1'], sizeBytes: 1000 }], nodeInfo: { kubeletVersion: 'v1.30.0', machineID: 'm', systemUUID: 's', bootID: 'b', kernelVersion: 'k', osImage: 'o', containerRuntimeVersion: 'c', kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64' } };
+      await core.replaceNodeStatus({ name, body: { ...node(name), status: { ...kubeletOnly, conditions: ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: type === 'Ready' ? 'True' : 'False', reason: 'KubeletReady', lastHeartbeatTime: now(), lastTransitionTime: now() })) } } as V1Node });
       await leases.createNamespacedLease({ namespace: 'kube-node-lease', body: { metadata: { name }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: now() as never } } });
     }
     // the kubelets renew every 10 s
@@ -75,6 +78,12 @@ describe('controllers against the test API server (simulated nodes, fake clock)'
     const t0 = clock.now();
     const unknown = await until('n1 Unknown', () => node('n1').status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'Unknown'));
     assert.equal(unknown.reason, 'NodeStatusUnknown');
+    const written = node('n1').status!;
+    assert.deepEqual(written.conditions!.map((c) => `${c.type}=${c.status}`), ['Ready=Unknown', 'MemoryPressure=Unknown', 'DiskPressure=Unknown', 'PIDPressure=Unknown']);
+    assert.equal(written.images?.[0]?.names?.[0], 'registry.local/app:1', 'the conditions patch keeps what the kubelet wrote (images)');
+    assert.equal(written.nodeInfo?.kubeletVersion, 'v1.30.0');
+    assert.equal(written.addresses?.[0]?.address, '10.0.0.1');
+    assert.equal(m.informers.nodes.get('n1')?.status?.images, undefined, 'the controllers\' cache keeps no images');
     const after = clock.now() - t0;
     assert.ok(after >= 40_000 && after <= 70_000, `Unknown ${after} ms after the last renewal`);
     await until('the unreachable taints', () => taints('n1').join() === 'node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule');
@@ -103,6 +112,15 @@ describe('controllers against the test API server (simulated nodes, fake clock)'
     await s.kubeconfig().makeApiClient(CoreV1Api).replaceNodeStatus({ name: 'n1', body: { ...n, status: { conditions: n.status!.conditions!.map((c) => ({ ...c, status: c.type === 'Ready' ? 'True' : 'False', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now })) } } });
     await until('n1 untainted', () => taints('n1').length === 0, 20_000);
     assert.ok(pod('tolerates-forever') && !pod('tolerates-forever')!.metadata?.deletionTimestamp);
+  });
+
+  it('the conditions write carries the resourceVersion read: a Node changed since answers 409', async () => {
+    const client = kubeNodeLifecycleClient(s.kubeconfig());
+    const stale = node('n2');
+    await clock.advance(1000);
+    await setConditions('n2', { Ready: 'True' }); // the kubelet posts a heartbeat meanwhile
+    await assert.rejects(client.patchNodeConditions(stale, [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown' }]), (e: unknown) => e instanceof ApiException && e.code === 409);
+    assert.equal(node('n2').status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True', 'nothing written');
   });
 
   async function setConditions(name: string, set: Record<string, string>, extra: Partial<V1Node['spec']> = {}): Promise<void> {

@@ -4,12 +4,12 @@
 // kubeconfig; the controllers start only once every informer has synced, and stop at once (losing
 // the leader lease).
 
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig, type KubernetesObject, type V1DaemonSet, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1DaemonSet, type V1Lease, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../util/clock.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import { ApiEventRecorder } from './events.js';
-import { ApiInformer, podCacheTransform, type Informer } from './informers.js';
+import { ApiInformer, nodeCacheTransform, podCacheTransform, type Informer } from './informers.js';
 import { kubeNodeLifecycleClient, NodeLifecycleController, type NodeLifecycleSettings } from './nodelifecycle/index.js';
 import { kubeTaintEvictionClient, TaintEvictionController } from './tainteviction/index.js';
 
@@ -33,21 +33,18 @@ export function apiInformers(kc: KubeConfig, clock: Clock, logger: Logger): Shar
   const core = kc.makeApiClient(CoreV1Api);
   const coordination = kc.makeApiClient(CoordinationV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
-  const make = <T extends KubernetesObject>(path: string, list: () => Promise<{ items: T[]; metadata?: object }>): Informer<T> =>
-    new ApiInformer<T>({ kubeConfig: kc, path, list: list as never, clock, logger });
+  // every list read in pages of 500, as client-go's reflector does; Nodes and Pods cached as transformed
+  const make = <T extends KubernetesObject>(
+    path: string,
+    listPage: (token: string | undefined, limit: number) => Promise<KubernetesListObject<T>>,
+    transform?: (o: T) => T,
+  ): Informer<T> => new ApiInformer<T>({ kubeConfig: kc, path, listPage, ...(transform ? { transform } : {}), clock, logger });
+  const page = (token: string | undefined, limit: number) => ({ limit, ...(token ? { _continue: token } : {}) });
   return {
-    nodes: make<V1Node>('/api/v1/nodes', () => core.listNode()),
-    leases: make<V1Lease>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', () => coordination.listNamespacedLease({ namespace: 'kube-node-lease' })),
-    pods: new ApiInformer<V1Pod>({
-      kubeConfig: kc,
-      path: '/api/v1/pods',
-      list: () => core.listPodForAllNamespaces(),
-      listPage: (token, limit) => core.listPodForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) }),
-      transform: podCacheTransform,
-      clock,
-      logger,
-    }),
-    daemonSets: make<V1DaemonSet>('/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces()),
+    nodes: make<V1Node>('/api/v1/nodes', (t, l) => core.listNode(page(t, l)), nodeCacheTransform),
+    leases: make<V1Lease>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', (t, l) => coordination.listNamespacedLease({ namespace: 'kube-node-lease', ...page(t, l) })),
+    pods: make<V1Pod>('/api/v1/pods', (t, l) => core.listPodForAllNamespaces(page(t, l)), podCacheTransform),
+    daemonSets: make<V1DaemonSet>('/apis/apps/v1/daemonsets', (t, l) => apps.listDaemonSetForAllNamespaces(page(t, l))),
   };
 }
 

@@ -80,6 +80,10 @@ if (!env.available) {
       const ready_ = node()!.status!.conditions!.find((c) => c.type === 'Ready')!;
       assert.equal(ready_.reason, 'NodeStatusUnknown');
       assert.ok(Date.now() - killed >= 10_000, 'not before the grace period');
+      // the controller patched the conditions only: what nodelet posted (and the controller does not cache) stays
+      const st = node()!.status!;
+      assert.ok(st.nodeInfo?.kubeletVersion && st.nodeInfo.containerRuntimeVersion.startsWith('containerd://'), JSON.stringify(st.nodeInfo));
+      assert.ok((st.addresses ?? []).length > 0 && st.capacity?.['cpu'], 'addresses and capacity kept');
       await eventually(async () => taints().join() === 'node.kubernetes.io/unreachable:NoExecute,node.kubernetes.io/unreachable:NoSchedule', 20_000, 'the unreachable taints');
       await n.start();
       await eventually(async () => ready() === 'True', 60_000, 'Ready again');

@@ -3,7 +3,7 @@
 // RemoveTaintOffNode with their conflict retries, MarkPodsNotReady's UpdateStatus). The loops in
 // controller.ts see only this interface; tests and benchmarks may give a fake.
 
-import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1Pod, type V1PodCondition, type V1Taint } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1NodeCondition, type V1Pod, type V1PodCondition, type V1Taint } from '@kubernetes/client-node';
 
 /** What a taint/label change computes from the Node as just read. */
 export interface NodeMutation {
@@ -15,8 +15,13 @@ export interface NodeMutation {
 
 export interface NodeLifecycleClient {
   getNode(name: string): Promise<V1Node>;
-  /** nodes/status update with the node's resourceVersion (409 when stale). */
-  updateNodeStatus(node: V1Node): Promise<V1Node>;
+  /**
+   * UpdateNodeStatus's write of the conditions the controller changed: a strategic merge patch of
+   * nodes/status (conditions merge by type) carrying the node's resourceVersion, so a Node changed
+   * since it was read answers 409 as an update would. Upstream sends the whole Node; a patch lets
+   * the informer cache keep only what the controllers read (nodeCacheTransform).
+   */
+  patchNodeConditions(node: V1Node, conditions: V1NodeCondition[]): Promise<V1Node>;
   /** Read, mutate, write the Node's taints (and labels) in one update; conflicts retried. */
   updateNodeTaints(name: string, mutate: (node: V1Node) => NodeMutation): Promise<void>;
   /**
@@ -34,7 +39,11 @@ export function kubeNodeLifecycleClient(kc: KubeConfig): NodeLifecycleClient {
   const api = kc.makeApiClient(CoreV1Api);
   return {
     getNode: (name) => api.readNode({ name }),
-    updateNodeStatus: (node) => api.replaceNodeStatus({ name: node.metadata?.name ?? '', body: node }),
+    patchNodeConditions: (node, conditions) =>
+      api.patchNodeStatus(
+        { name: node.metadata?.name ?? '', body: { metadata: { resourceVersion: node.metadata?.resourceVersion }, status: { conditions } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      ),
     async updateNodeTaints(name, mutate) {
       for (let attempt = 0; ; attempt++) {
         const node = await api.readNode({ name });
@@ -72,12 +81,20 @@ export function memoryNodeLifecycleClient(store: {
       const n = store.getNode(name);
       return n ? Promise.resolve(n) : Promise.reject(Object.assign(new Error(`nodes "${name}" not found`), { code: 404 }));
     },
-    updateNodeStatus: (node: V1Node) => {
+    patchNodeConditions: (node: V1Node, changed: V1NodeCondition[]) => {
       const cur = store.getNode(node.metadata?.name ?? '');
-      if (cur && cur.metadata?.resourceVersion !== node.metadata?.resourceVersion) return Promise.reject(Object.assign(new Error('conflict'), { code: 409 }));
+      if (!cur) return Promise.reject(Object.assign(new Error(`nodes "${node.metadata?.name}" not found`), { code: 404 }));
+      if (cur.metadata?.resourceVersion !== node.metadata?.resourceVersion) return Promise.reject(Object.assign(new Error('conflict'), { code: 409 }));
       client.writes++;
-      store.putNode(node);
-      return Promise.resolve(node);
+      const conditions = [...(cur.status?.conditions ?? [])];
+      for (const c of changed) {
+        const i = conditions.findIndex((x) => x.type === c.type);
+        if (i >= 0) conditions[i] = c;
+        else conditions.push(c);
+      }
+      const written: V1Node = { ...cur, status: { ...cur.status, conditions } };
+      store.putNode(written);
+      return Promise.resolve(written);
     },
     updateNodeTaints: async (name: string, mutate: (node: V1Node) => NodeMutation) => {
       for (let attempt = 0; attempt < maxConflictRetries; attempt++) {

@@ -8,7 +8,7 @@ import type { V1Lease, V1Node, V1NodeCondition, V1Pod, V1Taint } from '@kubernet
 import { FakeClock } from '../../util/clock.js';
 import { newRegistry } from '../../util/metrics.js';
 import { MemoryEventRecorder } from '../events.js';
-import { MemoryInformer } from '../informers.js';
+import { MemoryInformer, nodeCacheTransform, podCacheTransform } from '../informers.js';
 import { memoryNodeLifecycleClient } from './client.js';
 import { NodeLifecycleController, type NodeLifecycleSettings } from './controller.js';
 
@@ -16,9 +16,10 @@ const T0 = Date.UTC(2026, 10, 24, 8, 0, 0);
 
 class Cluster {
   readonly clock = new FakeClock(T0);
-  readonly nodes = new MemoryInformer<V1Node>();
+  // the caches keep what ControllerManager's transforms keep: the controller must need no more
+  readonly nodes = new MemoryInformer<V1Node>([], nodeCacheTransform);
   readonly leases = new MemoryInformer<V1Lease>();
-  readonly pods = new MemoryInformer<V1Pod>();
+  readonly pods = new MemoryInformer<V1Pod>([], podCacheTransform);
   readonly recorder = new MemoryEventRecorder();
   readonly registry = newRegistry();
   readonly client = memoryNodeLifecycleClient({

@@ -44,6 +44,7 @@ import {
   resetProbeTimes,
   tryUpdateNodeHealth,
   type GracePeriods,
+  type NodeHealthResult,
   type NodeHealthData,
 } from './health.js';
 import { nodeEvictionPeriodMs, noExecuteRetryAfterMs, RateLimitedTimedQueue, type ActionResult } from './ratelimitedqueue.js';
@@ -224,7 +225,8 @@ export class NodeLifecycleController {
       this.opts.recorder?.event(nodeRef(n), 'Normal', 'RegisteredNode', `Node ${name} event: Registered Node ${name} in Controller`);
       this.knownNodes.set(name, n);
       this.addZone(zoneKey(n));
-      await this.markNodeAsReachable(n);
+      const write = this.markNodeAsReachable(n);
+      if (write) await write;
     }
     for (const n of deleted) {
       const name = n.metadata?.name ?? '';
@@ -241,7 +243,9 @@ export class NodeLifecycleController {
       const t0 = clock.now();
       const name = listed.metadata?.name ?? '';
       this.knownNodes.set(name, listed);
-      const r = await this.updateNodeHealth(listed);
+      // most nodes need no write: decided synchronously (no promise per node, as 5000 nodes a pass add up)
+      const assessed = this.assessNodeHealth(name, listed);
+      const r = assessed.nodeStatusUpdate ? await this.writeNodeHealth(name, listed, assessed) : { node: listed, observed: assessed.observedReadyCondition, current: assessed.currentReadyCondition };
       this.metrics?.updateNodeHealth.observe((clock.now() - t0) / 1000);
       if (!r) continue; // the status could not be written: this node waits for the next pass
       const { node, observed, current } = r;
@@ -252,7 +256,8 @@ export class NodeLifecycleController {
         if (!list) zoneConditions.set(z, (list = []));
         list.push(current);
       }
-      await this.processTaintBaseEviction(node, observed);
+      const taintWrite = this.processTaintBaseEviction(node, observed);
+      if (taintWrite) await taintWrite;
       const decision = nodeNotReadyDecision(observed, current, this.podsNotReadyRetry.has(name));
       if (decision.recordNodeNotReady) {
         this.log.info('Node is NotReady', { node: name });
@@ -268,74 +273,79 @@ export class NodeLifecycleController {
     this.metrics?.updateAllNodesHealth.observe((clock.now() - start) / 1000);
   }
 
+  /** tryUpdateNodeHealth on the cached Node and Lease; the health it gives is saved at once. */
+  private assessNodeHealth(name: string, node: V1Node): NodeHealthResult {
+    const r = tryUpdateNodeHealth(node, this.opts.leases.get(name, NamespaceNodeLease), this.health.get(name), this.opts.clock.now(), this.settings);
+    this.health.set(name, r.health);
+    return r;
+  }
+
   /**
-   * tryUpdateNodeHealth + the status write with its retries (a conflict or error: read the Node
+   * The status write of a node gone silent, with its retries (a conflict or error: read the Node
    * again and decide again, up to nodeHealthUpdateRetry times). Undefined when all attempts failed.
    */
-  private async updateNodeHealth(listed: V1Node): Promise<{ node: V1Node; observed: V1NodeCondition; current: V1NodeCondition | undefined } | undefined> {
-    const name = listed.metadata?.name ?? '';
-    let node = listed;
+  private async writeNodeHealth(name: string, listed: V1Node, first: NodeHealthResult): Promise<{ node: V1Node; observed: V1NodeCondition; current: V1NodeCondition | undefined } | undefined> {
+    let r = first;
     for (let attempt = 0; attempt < nodeHealthUpdateRetry; attempt++) {
-      const lease = this.opts.leases.get(name, NamespaceNodeLease);
-      const r = tryUpdateNodeHealth(node, lease, this.health.get(name), this.opts.clock.now(), this.settings);
-      this.health.set(name, r.health);
-      if (!r.nodeStatusUpdate) return { node, observed: r.observedReadyCondition, current: r.currentReadyCondition };
+      const u = r.nodeStatusUpdate;
+      if (!u) return { node: listed, observed: r.observedReadyCondition, current: r.currentReadyCondition };
       try {
-        const written = await this.opts.client.updateNodeStatus(r.nodeStatusUpdate.node);
-        this.health.set(name, r.nodeStatusUpdate.healthAfterWrite);
-        this.log.info('Node status set to Unknown: the kubelet stopped reporting', { node: name, conditions: r.nodeStatusUpdate.changed });
+        const written = await this.opts.client.patchNodeConditions(listed, u.conditions.filter((c) => u.changed.includes(c.type)));
+        this.health.set(name, u.healthAfterWrite);
+        this.log.info('Node status set to Unknown: the kubelet stopped reporting', { node: name, conditions: u.changed });
         return { node: written, observed: r.observedReadyCondition, current: r.currentReadyCondition };
       } catch (e) {
         this.log.warn('Failed to update node health, will retry', { node: name, attempt: attempt + 1, err: errorMessage(e) });
         try {
-          node = await this.opts.client.getNode(name);
+          listed = await this.opts.client.getNode(name);
         } catch (err) {
           this.log.warn('Failed to get node', { node: name, err: errorMessage(err) });
           return undefined;
         }
+        r = this.assessNodeHealth(name, listed);
       }
     }
     this.log.error('Update health of Node from Controller failed; skipping it this pass', { node: name });
     return undefined;
   }
 
-  /** processTaintBaseEviction: swap at once, queue for tainting, or mark reachable. */
-  private async processTaintBaseEviction(node: V1Node, observed: V1NodeCondition): Promise<void> {
+  /**
+   * processTaintBaseEviction: swap at once, queue for tainting, or mark reachable. Returns the
+   * write under way, or undefined when there is none (most nodes: no promise per node per pass).
+   */
+  private processTaintBaseEviction(node: V1Node, observed: V1NodeCondition): Promise<void> | undefined {
     const name = node.metadata?.name ?? '';
     const action = noExecuteAction(node, observed);
     switch (action.kind) {
       case 'swap':
-        try {
-          await this.opts.client.updateNodeTaints(name, (cur) => applyTaints(cur.spec?.taints, [action.add], [action.remove], this.opts.clock.now()));
-        } catch (e) {
+        return this.opts.client.updateNodeTaints(name, (cur) => applyTaints(cur.spec?.taints, [action.add], [action.remove], this.opts.clock.now())).catch((e: unknown) => {
           this.log.warn('Failed to swap the NoExecute taint, will retry', { node: name, err: errorMessage(e) });
-        }
-        return;
+        });
       case 'enqueue': {
         const q = this.queueFor(node);
         if (action.removeFromQueueFirst) q.remove(name);
         q.add(name, node.metadata?.uid);
-        return;
+        return undefined;
       }
       case 'markReachable':
-        await this.markNodeAsReachable(node, action.removeTaints);
-        return;
+        return this.markNodeAsReachable(node, action.removeTaints);
       case 'none':
-        return;
+        return undefined;
     }
   }
 
-  /** markNodeAsReachable: the controller's NoExecute taints removed and the node out of its queue. */
-  private async markNodeAsReachable(node: V1Node, taints = reachableTaintRemovals(node)): Promise<void> {
+  /**
+   * markNodeAsReachable: the node out of its queue and the controller's NoExecute taints removed.
+   * Returns the write under way, or undefined when the node carries none of those taints.
+   */
+  private markNodeAsReachable(node: V1Node, taints = reachableTaintRemovals(node)): Promise<void> | undefined {
     const name = node.metadata?.name ?? '';
     this.zoneQueues.get(zoneKey(node))?.remove(name);
-    if (taints.length === 0) return;
-    try {
-      await this.opts.client.updateNodeTaints(name, (cur) => applyTaints(cur.spec?.taints, [], taints, this.opts.clock.now()));
-      this.log.info('Node is reachable again: NoExecute taints removed', { node: name });
-    } catch (e) {
-      this.log.warn('Failed to remove NoExecute taints', { node: name, err: errorMessage(e) });
-    }
+    if (taints.length === 0) return undefined;
+    return this.opts.client.updateNodeTaints(name, (cur) => applyTaints(cur.spec?.taints, [], taints, this.opts.clock.now())).then(
+      () => this.log.info('Node is reachable again: NoExecute taints removed', { node: name }),
+      (e: unknown) => this.log.warn('Failed to remove NoExecute taints', { node: name, err: errorMessage(e) }),
+    );
   }
 
   /** MarkPodsNotReady: every pod on the node gets Ready=False; false when some write failed. */
@@ -377,7 +387,10 @@ export class NodeLifecycleController {
     if (d.enteredFullDisruption) {
       this.log.warn('Controller detected that all Nodes are not-Ready. Entering master disruption mode');
       // one node after another: not thousands of writes at the API server at once
-      for (const n of this.opts.nodes.list()) await this.markNodeAsReachable(n);
+      for (const n of this.opts.nodes.list()) {
+        const write = this.markNodeAsReachable(n);
+        if (write) await write;
+      }
     }
     if (d.exitedFullDisruption) {
       this.log.info('Controller detected that some Nodes are Ready. Exiting master disruption mode');

@@ -294,6 +294,18 @@ describe('tryUpdateNodeHealth', () => {
     h = tryUpdateNodeHealth(kubeletNode('True', sec(0)), lease(sec(50)), h, sec(51)).health;
     assert.equal(h.probeTimestamp, sec(51));
   });
+  it('health is replaced, never mutated: a pass where nothing moved gives back the saved object', () => {
+    const n = kubeletNode('True', sec(0));
+    const l = lease(sec(0));
+    const first = tryUpdateNodeHealth(n, l, undefined, sec(1)).health;
+    const frozen = Object.freeze({ ...first });
+    const again = tryUpdateNodeHealth(n, l, frozen, sec(6)).health;
+    assert.equal(again, frozen, 'same heartbeat, same Lease: the same object');
+    const renewed = tryUpdateNodeHealth(n, lease(sec(10)), frozen, sec(11)).health;
+    assert.notEqual(renewed, frozen);
+    assert.equal(renewed.probeTimestamp, sec(11));
+    assert.equal(frozen.probeTimestamp, sec(1), 'the saved object untouched');
+  });
 });
 
 describe('nodeNotReadyDecision', () => {

@@ -114,11 +114,11 @@ export const defaultGracePeriods: GracePeriods = {
 };
 
 export interface NodeStatusUpdate {
-  /** A copy of the Node with the new conditions: send it with replaceNodeStatus (UpdateStatus). */
+  /** A copy of the Node with the new conditions (what the API holds once the changed ones are written). */
   node: V1Node;
   /** The full new conditions list (the same as node.status.conditions). */
   conditions: V1NodeCondition[];
-  /** Condition types that were changed or added. */
+  /** Condition types that were changed or added (the conditions to write: patchNodeConditions). */
   changed: string[];
   /** Save this as the node's health once the write succeeded (on failure keep `health`). */
   healthAfterWrite: NodeHealthData;
@@ -163,6 +163,10 @@ function conditionsEqual(a: V1NodeCondition | undefined, b: V1NodeCondition | un
   );
 }
 
+function freshHealth(status: V1NodeStatus | undefined, now: number): NodeHealthData {
+  return { status, probeTimestamp: now, readyTransitionTimestamp: now, lease: undefined };
+}
+
 /**
  * tryUpdateNodeHealth: one node's health for one monitorNodeHealth pass.
  *
@@ -178,9 +182,8 @@ export function tryUpdateNodeHealth(
   now: number,
   grace: GracePeriods = defaultGracePeriods,
 ): NodeHealthResult {
-  let health: NodeHealthData | undefined = previous
-    ? { probeTimestamp: previous.probeTimestamp, readyTransitionTimestamp: previous.readyTransitionTimestamp, status: previous.status, lease: previous.lease }
-    : undefined;
+  // health objects are replaced, never mutated: a pass that changes nothing allocates nothing here
+  let health: NodeHealthData | undefined = previous;
   const status = node.status;
   const created = toMillis(node.metadata?.creationTimestamp) ?? now;
   const currentReady = getNodeCondition(status, NodeReady);
@@ -191,34 +194,30 @@ export function tryUpdateNodeHealth(
     // never posted: a fake Unknown condition dated at the node's creation, and the startup grace
     observedReadyCondition = { type: NodeReady, status: ConditionUnknown, lastHeartbeatTime: new Date(created), lastTransitionTime: new Date(created) };
     gracePeriodMs = grace.nodeStartupGracePeriodMs;
-    if (health) health.status = status;
-    else health = { status, probeTimestamp: created, readyTransitionTimestamp: created, lease: undefined };
+    if (!health) health = { status, probeTimestamp: created, readyTransitionTimestamp: created, lease: undefined };
+    else if (health.status !== status) health = { ...health, status };
   } else {
-    observedReadyCondition = { ...currentReady };
+    observedReadyCondition = currentReady; // read-only, as everything from the informer
     gracePeriodMs = grace.nodeMonitorGracePeriodMs;
   }
 
   const savedCondition = health ? getNodeCondition(health.status, NodeReady) : undefined;
   const savedLease = health?.lease;
-  const fresh = (): NodeHealthData => ({ status, probeTimestamp: now, readyTransitionTimestamp: now, lease: undefined });
   if (!health) {
     // first sight of a node that has a Ready condition (controller start): count from now
-    health = fresh();
+    health = freshHealth(status, now);
   } else if (!savedCondition && currentReady) {
-    health = fresh();
+    health = freshHealth(status, now);
   } else if (savedCondition && !currentReady) {
     // the Ready condition was removed (cannot normally happen): as upstream, start over
-    health = fresh();
-  } else if (savedCondition && currentReady && !sameInstant(savedCondition.lastHeartbeatTime, currentReady.lastHeartbeatTime)) {
+    health = freshHealth(status, now);
+  } else if (savedCondition && currentReady && savedCondition !== currentReady && !sameInstant(savedCondition.lastHeartbeatTime, currentReady.lastHeartbeatTime)) {
     const transitioned = !sameInstant(savedCondition.lastTransitionTime, currentReady.lastTransitionTime);
     health = { status, probeTimestamp: now, readyTransitionTimestamp: transitioned ? now : health.readyTransitionTimestamp, lease: undefined };
   }
 
   // a renewed Lease always counts, whatever the Node's status says
-  if (lease && leaseRenewedSince(savedLease, lease)) {
-    health.lease = lease;
-    health.probeTimestamp = now;
-  }
+  if (lease && leaseRenewedSince(savedLease, lease)) health = { ...health, lease, probeTimestamp: now };
 
   const result: NodeHealthResult = { gracePeriodMs, observedReadyCondition, currentReadyCondition: currentReady, health };
   if (!(now > health.probeTimestamp + gracePeriodMs)) return result;
