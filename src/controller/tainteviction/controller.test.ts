@@ -207,7 +207,7 @@ describe('TaintEvictionController', () => {
     const t = Date.UTC(2026, 0, 1);
     const { clock, ni, client, settle, c } = await setup([node('n1', [unreachable(t)]), node('n2')], [pod('p1', 'n1'), pod('p2', 'n2', [tolerate('node.kubernetes.io/unreachable', 30)])], false);
     ni.upsert(node('n2', [unreachable(clock.now())]));
-    await clock.advance(60_000);
+    await clock.advance(20_000);
     await settle();
     assert.equal(client.calls.length, 0, 'not started: no action');
     await c.start();
@@ -222,6 +222,26 @@ describe('TaintEvictionController', () => {
     ni.upsert(node('n2', [unreachable(clock.now()), notReady(clock.now())]));
     await settle();
     assert.equal(client.calls.length, 2, 'stopped: node updates ignored');
+  });
+
+  it('the deadline runs from the taint\'s timeAdded: started 20 s after the taint, a 30 s toleration ends 10 s later; a timeAdded ahead of the clock counts as now', async () => {
+    const { clock, ni, client, settle, c, t0 } = await setup([node('n1'), node('n2')], [pod('p1', 'n1', [tolerate('node.kubernetes.io/unreachable', 30)]), pod('p2', 'n2', [tolerate('node.kubernetes.io/unreachable', 30)])], false);
+    ni.upsert(node('n1', [unreachable(t0)]));
+    ni.upsert(node('n2', [unreachable(t0 + 3_600_000)])); // stamped by a clock an hour ahead
+    await clock.advance(20_000);
+    await c.start();
+    await settle();
+    assert.equal(client.calls.length, 0);
+    await clock.advance(9_900);
+    await settle();
+    assert.equal(client.calls.length, 0, 'p1 not before timeAdded + 30 s');
+    await clock.advance(100);
+    await settle();
+    assert.deepEqual(client.calls.map((x) => x.split(' ').slice(0, 3).join(' ')), ['+30000 condition default/p1', '+30000 delete default/p1'], 'p1 at timeAdded + 30 s');
+    await clock.advance(20_000);
+    await settle();
+    assert.equal(client.calls.length, 4, 'p2: 30 s after the controller saw the taint (its future timeAdded counted as now)');
+    assert.equal(client.calls[3]!.split(' ')[0], '+50000');
   });
 
   it('start() waits for both informers to sync', async () => {

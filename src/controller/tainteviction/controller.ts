@@ -23,7 +23,8 @@
 // on a node without NoExecute taints (or unbound) cancels its eviction (upstream ignores it: only
 // reachable if spec.nodeName changed, which the API forbids); start()/stop() follow
 // leadership (stop cancels every scheduled eviction and abandons retries; start re-evaluates every
-// tainted node, as a new upstream leader does); the latency histogram is observed in seconds
+// tainted node, as a new upstream leader does, and the deadlines run from the taints' timeAdded,
+// so a new leader does not restart them: decisions.ts); the latency histogram is observed in seconds
 // (upstream multiplies a Duration by time.Second).
 
 import type { V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';

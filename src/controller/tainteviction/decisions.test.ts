@@ -5,7 +5,6 @@ import {
   disruptionTargetCondition,
   evictionDecision,
   getMatchingTolerations,
-  getMinTolerationTime,
   getNoExecuteTaints,
   taintsEqual,
   tolerationsEqual,
@@ -23,18 +22,6 @@ const tol = (key: string | undefined, seconds?: number, extra: Partial<V1Tolerat
   ...extra,
 });
 const pod = (tolerations: V1Toleration[] = []): V1Pod => ({ metadata: { name: 'p', namespace: 'ns', uid: 'u' }, spec: { nodeName: 'n1', containers: [], tolerations } });
-
-describe('getMinTolerationTime', () => {
-  const cases: [string, V1Toleration[], number][] = [
-    ['no tolerations: 0 (evict now)', [], 0],
-    ['none with tolerationSeconds: -1 (forever)', [tol('a'), tol('b')], -1],
-    ['the smallest', [tol('a', 300), tol('b', 30), tol('c')], 30_000],
-    ['a zero wins', [tol('a', 300), tol('b', 0)], 0],
-    ['a negative wins', [tol('a', 300), tol('b', -5)], 0],
-    ['one with seconds', [tol('a', 1)], 1000],
-  ];
-  for (const [name, tolerations, want] of cases) it(name, () => assert.equal(getMinTolerationTime(tolerations), want));
-});
 
 describe('toleratesTaint', () => {
   const cases: [string, V1Toleration, V1Taint, boolean][] = [
@@ -86,6 +73,13 @@ describe('evictionDecision', () => {
     ['two taints, 30 s and 300 s: the smaller', pod([tol('node.kubernetes.io/unreachable', 300), tol('dedicated', 30)]), [unreachable, custom], undefined, { action: 'evictAt', at: now + 30_000, createdAt: now }],
     ['one forever, one 60 s: 60 s', pod([tol('node.kubernetes.io/unreachable'), tol('dedicated', 60)]), [unreachable, custom], undefined, { action: 'evictAt', at: now + 60_000, createdAt: now }],
     ['scheduled earlier: kept (deadline runs from its creation)', pod([tol('node.kubernetes.io/unreachable', 30)]), [unreachable], { createdAt: now - 10_000, fireAt: now + 20_000 }, { action: 'none' }],
+    ['zero and negative tolerationSeconds: at once', pod([tol('node.kubernetes.io/unreachable', 300), tol('dedicated', -5)]), [unreachable, custom], undefined, { action: 'evictAt', at: now, createdAt: now }],
+    ['taint added 20 s ago, 30 s tolerated: 10 s left', pod([tol('node.kubernetes.io/unreachable', 30)]), [{ ...unreachable, timeAdded: new Date(now - 20_000) }], undefined, { action: 'evictAt', at: now + 10_000, createdAt: now }],
+    ['taint added 40 s ago, 30 s tolerated: past, fires at once', pod([tol('node.kubernetes.io/unreachable', 30)]), [{ ...unreachable, timeAdded: new Date(now - 40_000) }], undefined, { action: 'evictAt', at: now - 10_000, createdAt: now }],
+    ['timeAdded as the watch delivers it (RFC 3339 string)', pod([tol('node.kubernetes.io/unreachable', 30)]), [{ ...unreachable, timeAdded: new Date(now - 5000).toISOString() as unknown as Date }], undefined, { action: 'evictAt', at: now + 25_000, createdAt: now }],
+    ['timeAdded ahead of the clock (skew): counts as now', pod([tol('node.kubernetes.io/unreachable', 30)]), [{ ...unreachable, timeAdded: new Date(now + 3_600_000) }], undefined, { action: 'evictAt', at: now + 30_000, createdAt: now }],
+    ['per taint: an old taint with 300 s vs a new one with 30 s', pod([tol('node.kubernetes.io/unreachable', 300), tol('dedicated', 30)]), [{ ...unreachable, timeAdded: new Date(now - 290_000) }, { ...custom, timeAdded: new Date(now) }], undefined, { action: 'evictAt', at: now + 10_000, createdAt: now }],
+    ['swapped for a newer taint: the earlier scheduled deadline is kept', pod([tol('node.kubernetes.io/not-ready', 30), tol('node.kubernetes.io/unreachable', 30)]), [{ ...unreachable, timeAdded: new Date(now) }], { createdAt: now - 20_000, fireAt: now + 10_000 }, { action: 'none' }],
     ['scheduled at this very instant: replaced', pod([tol('node.kubernetes.io/unreachable', 10)]), [unreachable], { createdAt: now, fireAt: now + 30_000 }, { action: 'evictAt', at: now + 10_000, createdAt: now }],
   ];
   for (const [name, p, taints, scheduled, want] of cases) it(name, () => assert.deepEqual(evictionDecision(p, taints, now, scheduled), want));

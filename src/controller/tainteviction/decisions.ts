@@ -1,14 +1,18 @@
 // The taint eviction controller's decisions, as pure functions (models upstream
-// pkg/controller/tainteviction/taint_eviction.go getNoExecuteTaints, getMinTolerationTime and
-// processPodOnNode; pkg/apis/core/v1/helper GetMatchingTolerations; k8s.io/api core/v1
+// pkg/controller/tainteviction/taint_eviction.go getNoExecuteTaints and processPodOnNode with
+// getMinTolerationTime folded in (per taint, see below); pkg/apis/core/v1/helper GetMatchingTolerations; k8s.io/api core/v1
 // Toleration.ToleratesTaint (v1.30: operators Equal and Exists); pkg/api/v1/pod
 // UpdatePodCondition for the DisruptionTarget condition).
 //
-// As upstream, a pod's deadline runs from when the controller itself first scheduled the eviction
-// (its own clock), not from the taint's timeAdded: a scheduled eviction keeps its creation time
-// when the pod is re-evaluated, and a new one starts at `now`. In the normal flow the node
-// lifecycle controller stamps timeAdded with the same clock at the moment it taints, so the two
-// agree; a taint stamped by another machine's clock (kubectl taint) cannot shift the deadline.
+// A tolerated taint expires tolerationSeconds after the taint's timeAdded, as the Kubernetes docs
+// state it ("the pod stays bound for tolerationSeconds after the taint is added"); the pod goes when
+// the first of its used tolerations expires. Upstream's code counts from when the controller first
+// schedules the eviction instead; the two agree when the node lifecycle controller taints (it
+// stamps timeAdded on the same clock as it writes), and differ after a controller restart or
+// leader change (upstream restarts the countdown; here the deadline stays). A timeAdded missing or
+// ahead of the controller's clock (another machine's skew) counts as now, so skew never delays an
+// eviction past upstream's deadline. An eviction already scheduled earlier is kept (a taint
+// swapped for another never extends the deadline), as upstream.
 
 import type { V1Pod, V1PodCondition, V1PodStatus, V1Taint, V1Toleration } from '@kubernetes/client-node';
 import { toleratesTaint } from '../../api/taints.js';
@@ -45,22 +49,6 @@ export function getMatchingTolerations(taints: readonly V1Taint[], tolerations: 
   return { tolerated: true, used };
 }
 
-/**
- * getMinTolerationTime, in ms: 0 for no tolerations or when any tolerationSeconds is <= 0; -1
- * (forever) when none has tolerationSeconds; else the smallest tolerationSeconds.
- */
-export function getMinTolerationTime(tolerations: readonly V1Toleration[]): number {
-  if (tolerations.length === 0) return 0;
-  let min: number | undefined;
-  for (const t of tolerations) {
-    const s = t.tolerationSeconds;
-    if (s === undefined || s === null) continue;
-    if (s <= 0) return 0;
-    if (min === undefined || s < min) min = s;
-  }
-  return min === undefined ? -1 : min * 1000;
-}
-
 /** An eviction already scheduled for the pod (TimedWorker CreatedAt / FireAt), ms since the epoch. */
 export interface ScheduledEviction {
   createdAt: number;
@@ -82,20 +70,32 @@ export type EvictionDecision =
  * - no taints: cancel;
  * - a taint not tolerated: evict now;
  * - all tolerated without tolerationSeconds: cancel (tolerated forever);
- * - an eviction already scheduled before `now`: keep it (its deadline runs from its creation);
- * - else: evict at now + the smallest tolerationSeconds of the tolerations used.
+ * - else the deadline: the earliest of (taint's timeAdded, at most now) + its toleration's seconds;
+ *   an eviction already scheduled no later than that is kept, else (re)scheduled at the deadline
+ *   (a deadline already past fires at once).
  */
 export function evictionDecision(pod: V1Pod, noExecuteTaints: readonly V1Taint[], now: number, scheduled?: ScheduledEviction): EvictionDecision {
   if (noExecuteTaints.length === 0) return { action: 'cancel' };
   const { tolerated, used } = getMatchingTolerations(noExecuteTaints, pod.spec?.tolerations);
   if (!tolerated) return { action: 'evictNow' };
-  const min = getMinTolerationTime(used);
-  if (min < 0) return { action: 'cancel' };
-  if (scheduled && scheduled.createdAt + min < now + min) return { action: 'none' };
-  return { action: 'evictAt', at: now + min, createdAt: scheduled?.createdAt ?? now };
+  let deadline: number | undefined;
+  used.forEach((toleration, i) => {
+    const seconds = toleration.tolerationSeconds;
+    if (seconds === undefined || seconds === null) return;
+    const added = Math.min(timeMs(noExecuteTaints[i]?.timeAdded) ?? now, now);
+    const expires = added + Math.max(seconds, 0) * 1000;
+    if (deadline === undefined || expires < deadline) deadline = expires;
+  });
+  if (deadline === undefined) return { action: 'cancel' };
+  if (scheduled && scheduled.fireAt <= deadline) return { action: 'none' };
+  return { action: 'evictAt', at: deadline, createdAt: scheduled?.createdAt ?? now };
 }
 
-const timeMs = (t: Date | string | undefined): number | undefined => (t === undefined || t === null ? undefined : new Date(t).getTime());
+const timeMs = (t: Date | string | undefined): number | undefined => {
+  if (t === undefined || t === null) return undefined;
+  const ms = new Date(t).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+};
 
 /** Semantic.DeepEqual of two taint lists (timeAdded compared as instants; absent = empty list). */
 export function taintsEqual(a: readonly V1Taint[], b: readonly V1Taint[]): boolean {
