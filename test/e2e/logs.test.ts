@@ -84,8 +84,11 @@ if (!env.available) {
       assert.ok(files.some((f) => f.endsWith('.gz')), `older rotated files are compressed: ${files.join(' ')}`);
       assert.ok(files.length <= 3, `at most 3 files: ${files.join(' ')}`);
       // still readable after rotations; as upstream, tailLines counts the current file only, which
-      // may hold a single line right after a rotation
-      const tail = await (await fetch(api(`/containerLogs/${ns}/ticker-logs-node/main?tailLines=2`))).text();
+      // may hold one line, or none yet, right after a rotation (a line comes every 0.2 s)
+      const tail = await eventually(async () => {
+        const t = await (await fetch(api(`/containerLogs/${ns}/ticker-logs-node/main?tailLines=2`))).text();
+        return t === '' ? undefined : t;
+      }, 5000, 'a line in the current file', 100);
       assert.match(tail, /^(tick \d+\n){1,2}$/);
       n.removeManifest('ticker.yaml');
     });
