@@ -9,7 +9,7 @@ import { FakeClock } from '../../util/clock.js';
 import { newRegistry } from '../../util/metrics.js';
 import { MemoryEventRecorder } from '../events.js';
 import { MemoryInformer, nodeCacheTransform, podCacheTransform } from '../informers.js';
-import { memoryNodeLifecycleClient } from './client.js';
+import { memoryNodeLifecycleClient, type NodeLifecycleClient } from './client.js';
 import { NodeLifecycleController, type NodeLifecycleSettings } from './controller.js';
 
 const T0 = Date.UTC(2026, 10, 24, 8, 0, 0);
@@ -31,8 +31,9 @@ class Cluster {
   readonly alive = new Set<string>();
   readonly controller: NodeLifecycleController;
 
-  constructor(settings: Partial<NodeLifecycleSettings> = {}) {
-    this.controller = new NodeLifecycleController({ nodes: this.nodes, leases: this.leases, pods: this.pods, client: this.client, clock: this.clock, recorder: this.recorder, registry: this.registry, settings });
+  /** `client`: what the controller writes through (default: straight into the informers). */
+  constructor(settings: Partial<NodeLifecycleSettings> = {}, client?: (direct: NodeLifecycleClient) => NodeLifecycleClient) {
+    this.controller = new NodeLifecycleController({ nodes: this.nodes, leases: this.leases, pods: this.pods, client: client ? client(this.client) : this.client, clock: this.clock, recorder: this.recorder, registry: this.registry, settings });
     // the kubelets: a lease renewal every 10 s
     this.clock.setInterval(() => {
       for (const name of this.alive) this.renew(name);
@@ -195,6 +196,33 @@ describe('NodeLifecycleController (in memory, fake clock)', () => {
     assert.equal(c.controller.zoneState('r1:\0:za'), 'FullDisruption');
     for (const n of ['a1', 'a2', 'b1', 'b2']) assert.ok(!c.taints(n).some((t) => t.endsWith(':NoExecute')), `${n}: no NoExecute taint in full disruption`);
     assert.ok(c.taints('a1').includes('node.kubernetes.io/unreachable:NoSchedule'), 'NoSchedule taints still follow the conditions');
+  });
+
+  it('status writes that take time go 8 at a time (upstream\'s nodeUpdateWorkerSize): 16 silent nodes are all Unknown within two write latencies', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const writtenAt: number[] = [];
+    const c: Cluster = new Cluster({}, (direct) => ({
+      ...direct,
+      patchNodeConditions: async (node, conditions) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await c.clock.sleep(1000); // an API server answering in 1 s
+        inFlight--;
+        writtenAt.push(c.clock.now());
+        return direct.patchNodeConditions(node, conditions);
+      },
+    }));
+    for (let i = 0; i < 16; i++) c.addNode(`n${i}`);
+    await c.start();
+    await c.run(10_000);
+    c.alive.clear();
+    await c.run(70_000);
+    assert.equal(writtenAt.length, 16);
+    assert.ok([...Array(16).keys()].every((i) => c.ready(`n${i}`) === 'Unknown'));
+    assert.equal(peak, 8, 'eight writes at once');
+    const spread = Math.max(...writtenAt) - Math.min(...writtenAt);
+    assert.ok(spread <= 1000, `all written within two 1 s latencies (${spread} ms between the first and the last; one at a time would be 15 s)`);
   });
 
   it('tains at the configured rate: 0.1 per second in a normal zone', async () => {

@@ -17,9 +17,11 @@
 //   on Node add/update                  the NoSchedule taints from conditions + label reconciliation
 //   on Pod add/update                   a pod on a node that is not Ready is marked NotReady
 //
-// Differences: nodes are processed one after another, not by 8 parallel workers (the decisions
-// are microseconds; the writes are awaited per node); no non-taint-based eviction (removed
-// upstream in 1.30); a swap of not-ready <-> unreachable NoExecute is one write.
+// Worker counts as upstream's constants: monitorNodeHealth handles 8 nodes at once
+// (nodeUpdateWorkerSize), as do the node update workers; 4 pod update workers (workqueue.ts).
+// Differences: a node with nothing to write is handled synchronously (no promise per node); no
+// non-taint-based eviction (removed upstream in 1.30); a swap of not-ready <-> unreachable
+// NoExecute is one write.
 
 import type { V1DaemonSet, V1Lease, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
@@ -29,6 +31,7 @@ import { nopLogger, type Logger } from '../../util/logger.js';
 import { Counter, Gauge, getOrCreate, Histogram } from '../../util/metrics.js';
 import type { ControllerEventRecorder } from '../events.js';
 import type { Informer } from '../informers.js';
+import { parallelize, WorkQueue } from '../workqueue.js';
 import type { NodeLifecycleClient } from './client.js';
 import {
   ConditionTrue,
@@ -57,6 +60,13 @@ export interface NodeLifecycleSettings extends GracePeriods, EvictionRates {
   nodeMonitorPeriodMs: number;
   /** --unhealthy-zone-threshold (0.55). */
   unhealthyZoneThreshold: number;
+  /**
+   * Nodes handled at once by monitorNodeHealth and by the node update workers (upstream's constant
+   * nodeUpdateWorkerSize, 8; kube-controller-manager has no flag for it).
+   */
+  nodeUpdateWorkers: number;
+  /** Pod update workers (upstream's constant podUpdateWorkerSize, 4). */
+  podUpdateWorkers: number;
 }
 
 export const defaultNodeLifecycleSettings: NodeLifecycleSettings = {
@@ -64,6 +74,8 @@ export const defaultNodeLifecycleSettings: NodeLifecycleSettings = {
   ...defaultEvictionRates,
   nodeMonitorPeriodMs: 5000,
   unhealthyZoneThreshold: defaultUnhealthyZoneThreshold,
+  nodeUpdateWorkers: 8,
+  podUpdateWorkers: 4,
 };
 
 export interface NodeLifecycleControllerOptions {
@@ -114,11 +126,12 @@ export class NodeLifecycleController {
   private readonly zoneQueues = new Map<string, RateLimitedTimedQueue>();
   /** Nodes whose pods could not all be marked NotReady: retried at the next pass. */
   private readonly podsNotReadyRetry = new Set<string>();
-  private readonly nodeUpdates = new Set<string>();
+  /** The node update workers: doNoScheduleTaintingPass per node name. */
+  private readonly nodeUpdates: WorkQueue;
   /** node name -> namespace/name of its pods. */
   private readonly podsByNode = new Map<string, Set<string>>();
-  private readonly podUpdates = new Set<string>();
-  private draining = false;
+  /** The pod update workers: processPod per namespace/name. */
+  private readonly podUpdates: WorkQueue;
   private timers: Timer[] = [];
   private monitorRunning: Promise<void> | undefined;
   private taintingRunning = false;
@@ -130,6 +143,8 @@ export class NodeLifecycleController {
     this.settings = { ...defaultNodeLifecycleSettings, ...opts.settings };
     this.log = (opts.logger ?? nopLogger).child({ controller: 'node-lifecycle' });
     this.metrics = opts.registry ? newMetrics(opts.registry) : undefined;
+    this.nodeUpdates = new WorkQueue(this.settings.nodeUpdateWorkers, (name) => (this.running ? this.doNoScheduleTaintingPass(name) : undefined), this.log);
+    this.podUpdates = new WorkQueue(this.settings.podUpdateWorkers, (key) => (this.running ? this.processPod(key) : undefined), this.log);
     opts.nodes.on('add', (n) => this.enqueueNode(n));
     opts.nodes.on('update', (n) => this.enqueueNode(n));
     opts.pods.on('add', (p) => {
@@ -237,40 +252,59 @@ export class NodeLifecycleController {
       this.podsNotReadyRetry.delete(name);
     }
 
+    // the nodes in parallel as upstream (ParallelizeUntil with nodeUpdateWorkerSize): a node with
+    // nothing to write is done synchronously, one whose writes wait does not hold up the others
     const zoneConditions = new Map<string, (V1NodeCondition | undefined)[]>();
-    for (const listed of nodes) {
-      if (!this.running) return;
-      const t0 = clock.now();
-      const name = listed.metadata?.name ?? '';
-      this.knownNodes.set(name, listed);
-      // most nodes need no write: decided synchronously (no promise per node, as 5000 nodes a pass add up)
-      const assessed = this.assessNodeHealth(name, listed);
-      const r = assessed.nodeStatusUpdate ? await this.writeNodeHealth(name, listed, assessed) : { node: listed, observed: assessed.observedReadyCondition, current: assessed.currentReadyCondition };
-      this.metrics?.updateNodeHealth.observe((clock.now() - t0) / 1000);
-      if (!r) continue; // the status could not be written: this node waits for the next pass
-      const { node, observed, current } = r;
-      if (!current) continue;
-      if (!isNodeExcludedFromDisruptionChecks(node)) {
-        const z = zoneKey(node);
-        let list = zoneConditions.get(z);
-        if (!list) zoneConditions.set(z, (list = []));
-        list.push(current);
-      }
-      const taintWrite = this.processTaintBaseEviction(node, observed);
-      if (taintWrite) await taintWrite;
-      const decision = nodeNotReadyDecision(observed, current, this.podsNotReadyRetry.has(name));
-      if (decision.recordNodeNotReady) {
-        this.log.info('Node is NotReady', { node: name });
-        this.opts.recorder?.event(nodeRef(node), 'Normal', NodeNotReadyEventReason, nodeStatusChangeEventMessage(name, NodeNotReadyEventReason));
-      }
-      if (decision.markPodsNotReady) {
-        const ok = await this.markPodsNotReady(name);
-        if (ok) this.podsNotReadyRetry.delete(name);
-        else this.podsNotReadyRetry.add(name);
-      }
-    }
+    await parallelize(this.settings.nodeUpdateWorkers, nodes, (listed) => (this.running ? this.monitorNode(listed, zoneConditions) : undefined));
+    if (!this.running) return;
     await this.applyDisruption(zoneConditions);
     this.metrics?.updateAllNodesHealth.observe((clock.now() - start) / 1000);
+  }
+
+  /** One node of a monitorNodeHealth pass (upstream's updateNodeFunc); undefined when it wrote nothing. */
+  private monitorNode(listed: V1Node, zoneConditions: Map<string, (V1NodeCondition | undefined)[]>): Promise<void> | undefined {
+    const t0 = this.opts.clock.now();
+    const name = listed.metadata?.name ?? '';
+    this.knownNodes.set(name, listed);
+    const assessed = this.assessNodeHealth(name, listed);
+    const observeDuration = (): void => this.metrics?.updateNodeHealth.observe((this.opts.clock.now() - t0) / 1000);
+    if (!assessed.nodeStatusUpdate) {
+      observeDuration();
+      return this.afterNodeHealth(name, { node: listed, observed: assessed.observedReadyCondition, current: assessed.currentReadyCondition }, zoneConditions);
+    }
+    return this.writeNodeHealth(name, listed, assessed).then((r) => {
+      observeDuration();
+      // the status could not be written: this node waits for the next pass
+      return r ? this.afterNodeHealth(name, r, zoneConditions) : undefined;
+    });
+  }
+
+  /** After the health update: the zone's count, the NoExecute action, NodeNotReady and the pods. */
+  private afterNodeHealth(name: string, r: { node: V1Node; observed: V1NodeCondition; current: V1NodeCondition | undefined }, zoneConditions: Map<string, (V1NodeCondition | undefined)[]>): Promise<void> | undefined {
+    const { node, observed, current } = r;
+    if (!current) return undefined;
+    if (!isNodeExcludedFromDisruptionChecks(node)) {
+      const z = zoneKey(node);
+      let list = zoneConditions.get(z);
+      if (!list) zoneConditions.set(z, (list = []));
+      list.push(current);
+    }
+    const taintWrite = this.processTaintBaseEviction(node, observed);
+    return taintWrite ? taintWrite.then(() => this.nodeNotReady(name, node, observed, current)) : this.nodeNotReady(name, node, observed, current);
+  }
+
+  /** RecordNodeStatusChange + MarkPodsNotReady when the controller took Ready away (or a retry is due). */
+  private nodeNotReady(name: string, node: V1Node, observed: V1NodeCondition, current: V1NodeCondition): Promise<void> | undefined {
+    const decision = nodeNotReadyDecision(observed, current, this.podsNotReadyRetry.has(name));
+    if (decision.recordNodeNotReady) {
+      this.log.info('Node is NotReady', { node: name });
+      this.opts.recorder?.event(nodeRef(node), 'Normal', NodeNotReadyEventReason, nodeStatusChangeEventMessage(name, NodeNotReadyEventReason));
+    }
+    if (!decision.markPodsNotReady) return undefined;
+    return this.markPodsNotReady(name).then((ok) => {
+      if (ok) this.podsNotReadyRetry.delete(name);
+      else this.podsNotReadyRetry.add(name);
+    });
   }
 
   /** tryUpdateNodeHealth on the cached Node and Lease; the health it gives is saved at once. */
@@ -452,35 +486,17 @@ export class NodeLifecycleController {
   // ---------------------------------------------------------------- node and pod update workers
 
   private enqueueNode(n: V1Node): void {
-    this.nodeUpdates.add(n.metadata?.name ?? '');
-    void this.drain();
+    if (this.running) this.nodeUpdates.add(n.metadata?.name ?? '');
   }
 
   private enqueuePod(p: V1Pod): void {
-    if (!p.spec?.nodeName) return;
+    if (!this.running || !p.spec?.nodeName) return;
     this.podUpdates.add(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
-    void this.drain();
   }
 
-  /** The node and pod update workers (one loop: each key once however often it was queued). */
-  private async drain(): Promise<void> {
-    if (this.draining || !this.running) return;
-    this.draining = true;
-    try {
-      while (this.running && (this.nodeUpdates.size || this.podUpdates.size)) {
-        for (const name of [...this.nodeUpdates]) {
-          this.nodeUpdates.delete(name);
-          await this.doNoScheduleTaintingPass(name);
-        }
-        for (const key of [...this.podUpdates]) {
-          this.podUpdates.delete(key);
-          const [ns, name] = key.split('/') as [string, string];
-          await this.processPod(ns, name);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
+  /** The node and pod update workers have nothing left to do (tests, benchmarks). */
+  async idle(): Promise<void> {
+    await Promise.all([this.nodeUpdates.idle(), this.podUpdates.idle()]);
   }
 
   /** doNoScheduleTaintingPass + reconcileNodeLabels for one node. */
@@ -504,8 +520,9 @@ export class NodeLifecycleController {
   }
 
   /** processPod: a pod on a node that is not Ready is marked NotReady. */
-  private async processPod(namespace: string, name: string): Promise<void> {
-    const pod = this.opts.pods.get(name, namespace);
+  private async processPod(key: string): Promise<void> {
+    const i = key.indexOf('/');
+    const pod = this.opts.pods.get(key.slice(i + 1), key.slice(0, i));
     const nodeName = pod?.spec?.nodeName;
     if (!pod || !nodeName) return;
     const node = this.opts.nodes.get(nodeName);
