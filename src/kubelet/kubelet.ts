@@ -27,21 +27,18 @@ import type { Runtime } from '../runtime/index.js';
 import { FileSource, HttpSource, PodConfig, type FetchFn, type PodUpdate } from './config/index.js';
 import type { RuntimePodStatus } from './container/index.js';
 import { LocalEventStore, type EventRecorder } from './events/index.js';
-import { newClusterEventRecorder, type ClusterEventRecorder } from './events/cluster.js';
+import type { ClusterEventRecorder } from './events/cluster.js';
 import { ContainerGC, KubeRuntimeManager, podLogsDirectory, type ContainerGCPolicy, type NodeContext } from './kuberuntime/index.js';
 import { EvictionManager, isCriticalPodForNodelet, newEvictionManager, type EvictionSettings, type HostReaders } from './eviction/index.js';
 import { ImageGCManager, type ImageGCPolicy, type ImagePullSettings } from './images/index.js';
 import type { StatfsFn } from '../util/statfs.js';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiserverSource, nodePodListWatcher } from './config/index.js';
-import { ApiStatusSync, type StatusSink } from './status/index.js';
-import { hostMachineReaders, initialNode, NodeStatusManager, readMachineFacts, runtimeStateErrors, type NodeSettings, type StatusInputs } from './nodestatus/index.js';
-import { NodeLeaseController } from './nodelease/index.js';
-import { MirrorClient } from './pod/index.js';
-import { ConfigMapManager } from './configmap/index.js';
-import { pullSecretsGetter, SecretManager } from './secret/index.js';
-import { TokenManager } from './token/index.js';
-import { ttlFromNodeAnnotations } from '../util/objectcache.js';
+import type { ApiserverSource } from './config/index.js';
+import type { ApiStatusSync, StatusSink } from './status/index.js';
+import { cachingMachineReaders, hostMachineReaders, initialNode, readMachineFacts, runtimeStateErrors, type NodeStatusManager, type StatusInputs } from './nodestatus/index.js';
+import type { NodeLeaseController } from './nodelease/index.js';
+import type { MirrorClient } from './pod/index.js';
+import { pullSecretsGetter } from './secret/index.js';
+import { buildClusterModules, type ClusterSettings, type PodRefManagers } from './clustermodules.js';
 import { GenericPLEG, PodStatusCache, type PodLifecycleEvent } from './pleg/index.js';
 import { PodWorkers, type SyncResult, type UpdateType } from './podworkers/index.js';
 import { ProbeManager } from './prober/index.js';
@@ -84,17 +81,7 @@ export interface KubeletSettings {
   cluster?: ClusterSettings;
 }
 
-export interface ClusterSettings {
-  kubeConfig: KubeConfig;
-  node: NodeSettings;
-  /** nodeStatusUpdateFrequency (10 s), nodeStatusReportFrequency (5 m), nodeLeaseDurationSeconds (40). */
-  nodeStatusUpdateFrequencyMs?: number;
-  nodeStatusReportFrequencyMs?: number;
-  nodeLeaseDurationSeconds?: number;
-  /** eventRecordQPS (50; 0: no limit) and eventBurst (100). */
-  eventRecordQPS?: number;
-  eventBurst?: number;
-}
+export type { ClusterSettings } from './clustermodules.js';
 
 export interface KubeletDeps {
   runtime: Runtime;
@@ -153,7 +140,9 @@ export class Kubelet {
   readonly nodeLease: NodeLeaseController | undefined;
   private readonly mirrorClient: MirrorClient | undefined;
   /** Cluster mode: the ConfigMap and Secret managers and the service-account TokenManager. */
-  private readonly podRefs: { configMaps: ConfigMapManager; secrets: SecretManager; tokens: TokenManager } | undefined;
+  private readonly podRefs: PodRefManagers | undefined;
+  /** The host's machine readers, the static facts read once (cluster mode's node status). */
+  private readonly machineReaders = cachingMachineReaders(hostMachineReaders);
   /** Cluster mode: the Node as registration would create it (admission's fallback). */
   private initialNode: V1Node | undefined;
   /** When the runtime last answered Status with RuntimeReady (the node's Ready condition). */
@@ -189,73 +178,37 @@ export class Kubelet {
     this.log = logger;
     this.rand = deps.rand ?? Math.random;
     this.events = new LocalEventStore(clock, logger.child({ component: 'events' }));
-    // cluster mode: events also go to the API (aggregated, spam-filtered, rate limited)
-    this.apiEvents = settings.cluster
-      ? newClusterEventRecorder({
-          kubeConfig: settings.cluster.kubeConfig,
-          nodeName: settings.nodeName,
-          clock,
-          logger: logger.child({ component: 'events' }),
-          local: this.events,
-          qps: settings.cluster.eventRecordQPS ?? 50,
-          burst: settings.cluster.eventBurst ?? 100,
-        })
+    // cluster mode: events also go to the API, pods come from it and their statuses go to it, the
+    // node registers, reports its status and renews its Lease, and what pods reference is read
+    const cluster = settings.cluster
+      ? buildClusterModules(
+          settings.cluster,
+          settings.nodeName,
+          { clock, logger, localEvents: this.events },
+          {
+            setApiPods: (pods) => this.podConfig.set('api', pods),
+            podWorkerFinished: (id) => this.podWorkers.info(id)?.finished,
+            nodeStatusInputs: () => this.nodeStatusInputs(),
+          },
+        )
       : undefined;
+    this.apiEvents = cluster?.events;
     this.recorder = this.apiEvents ?? this.events;
+    this.apiSource = cluster?.apiSource;
+    this.apiStatusSync = cluster?.apiStatusSync;
+    this.nodeStatus = cluster?.nodeStatus;
+    this.nodeLease = cluster?.nodeLease;
+    this.mirrorClient = cluster?.mirrorClient;
+    const podRefs = cluster?.podRefs;
+    this.podRefs = podRefs;
     // standalone: the last statuses survive a restart in <root-dir>/pods/<uid>/status.json
     this.previousStatuses = loadStatusCheckpoints(settings.rootDir, logger);
     const checkpoints = new FileStatusSink(settings.rootDir, logger.child({ component: 'status' }));
-    let sink: StatusSink = checkpoints;
-    if (settings.cluster) {
-      const { kubeConfig } = settings.cluster;
-      this.apiSource = new ApiserverSource({
-        clock,
-        listWatcher: nodePodListWatcher(kubeConfig, settings.nodeName),
-        onSet: (pods) => this.podConfig.set('api', pods),
-        logger: logger.child({ component: 'config', source: 'api' }),
-      });
-      const apiSync = new ApiStatusSync({
-        clock,
-        kubeConfig,
-        logger: logger.child({ component: 'status', sink: 'api' }),
-        canBeDeleted: (id) => this.podWorkers.info(id)?.finished ?? false,
-        couldHaveRunningContainers: (id) => !(this.podWorkers.info(id)?.finished ?? true),
-        lookupApiPod: (id) => this.apiSource?.getPod(id),
-      });
-      this.apiStatusSync = apiSync;
-      // the API holds the statuses; the local checkpoints keep serving restarts and the CLI
-      sink = { push: (c) => Promise.all([checkpoints.push(c), apiSync.push(c)]).then(() => undefined), forget: (id) => apiSync.forget(id) };
-      this.nodeStatus = new NodeStatusManager({
-        kubeConfig,
-        clock,
-        settings: settings.cluster.node,
-        sources: { inputs: () => this.nodeStatusInputs() },
-        logger: logger.child({ component: 'nodestatus' }),
-        recorder: this.recorder,
-        ...(settings.cluster.nodeStatusUpdateFrequencyMs ? { updateFrequencyMs: settings.cluster.nodeStatusUpdateFrequencyMs } : {}),
-        ...(settings.cluster.nodeStatusReportFrequencyMs ? { reportFrequencyMs: settings.cluster.nodeStatusReportFrequencyMs } : {}),
-      });
-      this.nodeLease = new NodeLeaseController({
-        kubeConfig,
-        clock,
-        nodeName: settings.nodeName,
-        logger: logger.child({ component: 'nodelease' }),
-        ...(settings.cluster.nodeLeaseDurationSeconds ? { leaseDurationSeconds: settings.cluster.nodeLeaseDurationSeconds } : {}),
-      });
-      this.mirrorClient = new MirrorClient({ kubeConfig, nodeName: settings.nodeName, nodeUID: () => this.nodeStatus?.node()?.metadata?.uid, logger: logger.child({ component: 'mirror' }) });
-    }
-    // cluster mode: what pods reference (env, volumes, pull secrets, tokens) is read with the node's identity
-    let podRefs: { configMaps: ConfigMapManager; secrets: SecretManager; tokens: TokenManager } | undefined;
-    if (settings.cluster) {
-      const { kubeConfig } = settings.cluster;
-      const nodeTTL = (): number | undefined => ttlFromNodeAnnotations(this.nodeStatus?.node()?.metadata?.annotations);
-      podRefs = {
-        configMaps: new ConfigMapManager({ clock, kubeConfig, getTTL: nodeTTL }),
-        secrets: new SecretManager({ clock, kubeConfig, getTTL: nodeTTL }),
-        tokens: new TokenManager({ clock, kubeConfig, logger: logger.child({ component: 'token' }) }),
-      };
-    }
-    this.podRefs = podRefs;
+    const apiSync = this.apiStatusSync;
+    // cluster mode: the API holds the statuses; the local checkpoints keep serving restarts and the CLI
+    const sink: StatusSink = apiSync
+      ? { push: (c) => Promise.all([checkpoints.push(c), apiSync.push(c)]).then(() => undefined), forget: (id) => apiSync.forget(id) }
+      : checkpoints;
     this.statusManager = new StatusManager({ clock, logger: logger.child({ component: 'status' }), sink });
     this.runtimeManager = new KubeRuntimeManager({
       runtime,
@@ -470,11 +423,14 @@ export class Kubelet {
     await this.pleg.stop();
   }
 
-  /** What the node status setters read (cluster mode), every nodeStatusUpdateFrequency. */
+  /**
+   * What the node status setters read (cluster mode), every nodeStatusUpdateFrequency; the static
+   * machine facts are read once (machineReaders).
+   */
   private async nodeStatusInputs(): Promise<StatusInputs> {
     const { runtime, clock } = this.deps;
     const [machine, version, status] = await Promise.all([
-      readMachineFacts(hostMachineReaders, this.settings.rootDir).catch(() => undefined),
+      readMachineFacts(this.machineReaders, this.settings.rootDir).catch(() => undefined),
       runtime.version().catch(() => undefined),
       runtime.status().catch(() => undefined),
     ]);

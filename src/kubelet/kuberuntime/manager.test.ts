@@ -15,7 +15,7 @@ import { MemoryLogger } from '../../util/logger.js';
 import type { RuntimePodStatus } from '../container/index.js';
 import { LocalEventStore } from '../events/index.js';
 import type { NodeContext } from './config.js';
-import { KubeRuntimeManager } from './manager.js';
+import { KubeRuntimeManager, type KubeRuntimeManagerOptions, type PodSyncResult } from './manager.js';
 import { track } from '../../util/testing.js';
 import { ObjectNotFoundError } from '../../util/objectcache.js';
 import { ConfigMapManager } from '../configmap/index.js';
@@ -48,6 +48,15 @@ function makePod(name: string, containers: V1Container[], extra: { uid?: string;
   };
 }
 
+/** The manager as every test here builds it: pod directories under <dir>/root, pod logs under <dir>/logs; `opts` names the runtime, clock and recorder, and in cluster mode where API objects come from. */
+function makeManager(dir: string, opts: Pick<KubeRuntimeManagerOptions, 'runtime' | 'clock' | 'recorder'> & Partial<KubeRuntimeManagerOptions>): KubeRuntimeManager {
+  return new KubeRuntimeManager({ logger: new MemoryLogger(), node, rootDir: join(dir, 'root'), podLogsRoot: join(dir, 'logs'), runtimeName: 'sim', ...opts });
+}
+
+/** syncPod with the status the runtime reports now, as the pod worker does. */
+async function syncNow(mgr: KubeRuntimeManager, p: V1Pod): Promise<PodSyncResult> {
+  return mgr.syncPod(p, await mgr.getPodStatus(p.metadata!.uid!, p.metadata!.name!, p.metadata!.namespace!));
+}
 
 describe('KubeRuntimeManager on the simulated runtime', () => {
   let dir: string;
@@ -78,7 +87,7 @@ describe('KubeRuntimeManager on the simulated runtime', () => {
         };
       },
     }) as Runtime;
-    mgr = new KubeRuntimeManager({ runtime: recording, clock, logger: new MemoryLogger(), recorder: events, node, rootDir, podLogsRoot: logsRoot, runtimeName: 'sim' });
+    mgr = makeManager(dir, { runtime: recording, clock, recorder: events });
   });
 
   afterEach(() => {
@@ -87,7 +96,7 @@ describe('KubeRuntimeManager on the simulated runtime', () => {
   });
 
   const statusOf = (p: V1Pod): Promise<RuntimePodStatus> => mgr.getPodStatus(p.metadata!.uid!, p.metadata!.name!, p.metadata!.namespace!);
-  const sync = async (p: V1Pod): Promise<Awaited<ReturnType<KubeRuntimeManager['syncPod']>>> => mgr.syncPod(p, await statusOf(p));
+  const sync = (p: V1Pod): Promise<PodSyncResult> => syncNow(mgr, p);
   const calls = (m: string): number => sim.calls.get(m) ?? 0;
   const podLogDir = (p: V1Pod): string => join(logsRoot, `${p.metadata!.namespace}_${p.metadata!.name}_${p.metadata!.uid}`);
 
@@ -401,6 +410,11 @@ describe('KubeRuntimeManager on the simulated runtime', () => {
 const b64 = (v: string): string => Buffer.from(v).toString('base64');
 const saPath = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/** A fake getter's answer for a name its map lacks: the object cache's not-found error, as the real managers throw it. */
+function notFound(resource: string, namespace: string, name: string): never {
+  throw new ObjectNotFoundError(resource, namespace, name);
+}
+
 /** Runs `sh -c script` in the pod's running container `name` and returns its stdout. */
 async function execIn(sim: SimRuntime, uid: string, name: string, script: string): Promise<string> {
   const [c] = await sim.listContainers({ state: 'CONTAINER_RUNNING', labelSelector: { 'io.kubernetes.pod.uid': uid, 'io.kubernetes.container.name': name } });
@@ -429,29 +443,12 @@ describe('KubeRuntimeManager with ConfigMaps, Secrets and tokens (fake managers)
     configMaps.set('kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'CA PEM' } });
     secrets.set('db', { metadata: { name: 'db' }, data: { password: b64('hunter2') } });
     let n = 0;
-    mgr = new KubeRuntimeManager({
+    mgr = makeManager(dir, {
       runtime: sim,
       clock,
-      logger: new MemoryLogger(),
       recorder: events,
-      node,
-      rootDir: join(dir, 'root'),
-      podLogsRoot: join(dir, 'logs'),
-      runtimeName: 'sim',
-      configMaps: {
-        getConfigMap: async (ns, name) => {
-          const o = configMaps.get(name);
-          if (!o) throw new ObjectNotFoundError('configmap', ns, name);
-          return o;
-        },
-      },
-      secrets: {
-        getSecret: async (ns, name) => {
-          const o = secrets.get(name);
-          if (!o) throw new ObjectNotFoundError('secret', ns, name);
-          return o;
-        },
-      },
+      configMaps: { getConfigMap: async (ns, name) => configMaps.get(name) ?? notFound('configmap', ns, name) },
+      secrets: { getSecret: async (ns, name) => secrets.get(name) ?? notFound('secret', ns, name) },
       tokens: new TokenManager({
         clock,
         rand: () => 0,
@@ -465,8 +462,7 @@ describe('KubeRuntimeManager with ConfigMaps, Secrets and tokens (fake managers)
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const sync = async (p: V1Pod): Promise<Awaited<ReturnType<KubeRuntimeManager['syncPod']>>> =>
-    mgr.syncPod(p, await mgr.getPodStatus(p.metadata!.uid!, p.metadata!.name!, p.metadata!.namespace!));
+  const sync = (p: V1Pod): Promise<PodSyncResult> => syncNow(mgr, p);
 
   it('env from a ConfigMap and a Secret reaches the container; invalid envFrom keys give InvalidEnvironmentVariableNames', async () => {
     const p = makePod('envy', [
@@ -558,20 +554,7 @@ describe('KubeRuntimeManager against the test API server, as the node (system:no
     const kc = s.kubeconfig({ node: 'sim-node' });
     cms = new ConfigMapManager({ clock, kubeConfig: kc });
     secrets = new SecretManager({ clock, kubeConfig: kc });
-    mgr = new KubeRuntimeManager({
-      runtime: sim,
-      clock,
-      logger: new MemoryLogger(),
-      recorder: events,
-      node,
-      rootDir: join(dir, 'root'),
-      podLogsRoot: join(dir, 'logs'),
-      runtimeName: 'sim',
-      configMaps: cms,
-      secrets,
-      tokens: new TokenManager({ clock, kubeConfig: kc }),
-      imagePulls: { getPullSecrets: pullSecretsGetter(secrets) },
-    });
+    mgr = makeManager(dir, { runtime: sim, clock, recorder: events, configMaps: cms, secrets, tokens: new TokenManager({ clock, kubeConfig: kc }), imagePulls: { getPullSecrets: pullSecretsGetter(secrets) } });
   });
 
   afterEach(() => {
@@ -586,8 +569,7 @@ describe('KubeRuntimeManager against the test API server, as the node (system:no
     secrets.registerPod(p);
     return p;
   }
-  const sync = async (p: V1Pod): Promise<Awaited<ReturnType<KubeRuntimeManager['syncPod']>>> =>
-    mgr.syncPod(p, await mgr.getPodStatus(p.metadata!.uid!, p.metadata!.name!, p.metadata!.namespace!));
+  const sync = (p: V1Pod): Promise<PodSyncResult> => syncNow(mgr, p);
 
   it('a pod bound to the node: kube-api-access files (token, ca.crt, namespace) and env from a ConfigMap and a Secret', async () => {
     const seen = s.requests.length;

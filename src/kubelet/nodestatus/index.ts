@@ -30,6 +30,6 @@ export {
   type StatusInputs,
   type NodeStatusEvent,
 } from './setters.js';
-export { readMachineFacts, hostMachineReaders, goArch, type MachineReaders } from './machine.js';
+export { readMachineFacts, hostMachineReaders, cachingMachineReaders, goArch, type MachineReaders } from './machine.js';
 export { runtimeStateErrors, runtimeConditionString, baseRuntimeSyncThresholdMs, type RuntimeStateInput, type RuntimeConditionLike } from './readiness.js';
 export { withDeadline, RequestTimeoutError, isNotFound, isConflict, isAlreadyExists, apiErrorMessage } from './apicall.js';

@@ -104,3 +104,52 @@ export async function readMachineFacts(r: MachineReaders, rootDir: string): Prom
     architecture: goArch(r.nodeArch()),
   };
 }
+
+// The static facts read once (upstream's GetCachedMachineInfo "assumes that the machine info can't
+// change without a reboot"); unlike upstream, the hugepage pools and the root filesystem's capacity
+// are still read on every pass, as they can change without a reboot.
+/**
+ * What readMachineFacts reads that cannot change while nodelet runs (a reboot restarts it):
+ * machine-id, product_uuid, boot_id, os-release, and /proc/meminfo (only MemTotal is read).
+ */
+const staticMachineFiles = new Set(['/etc/machine-id', '/sys/class/dmi/id/product_uuid', '/proc/sys/kernel/random/boot_id', '/etc/os-release', '/proc/meminfo']);
+
+/**
+ * The readers with the static machine facts read once, on first use: the files above, the core
+ * count, total memory, kernel release and arch. A file that could not be read is tried again next
+ * time. Everything else (the hugepage pools, the root filesystem's capacity) is read every time.
+ */
+export function cachingMachineReaders(base: MachineReaders): MachineReaders {
+  const files = new Map<string, Promise<string | undefined>>();
+  return {
+    readFile: (path) => {
+      if (!staticMachineFiles.has(path)) return base.readFile(path);
+      let text = files.get(path);
+      if (!text) {
+        text = base.readFile(path).then(
+          (t) => {
+            if (t === undefined) files.delete(path);
+            return t;
+          },
+          (e: unknown) => {
+            files.delete(path);
+            throw e;
+          },
+        );
+        files.set(path, text);
+      }
+      return text;
+    },
+    readDir: (path) => base.readDir(path),
+    fsCapacity: (path) => base.fsCapacity(path),
+    numCores: once(() => base.numCores()),
+    totalMemory: once(() => base.totalMemory()),
+    kernelRelease: once(() => base.kernelRelease()),
+    nodeArch: once(() => base.nodeArch()),
+  };
+}
+
+function once<T>(f: () => T): () => T {
+  let got: { value: T } | undefined;
+  return () => (got ??= { value: f() }).value;
+}

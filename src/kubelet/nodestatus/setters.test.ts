@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Node } from '@kubernetes/client-node';
 import { parseThresholdConfig } from '../eviction/thresholds.js';
-import { goArch, parseMemTotal, parseOsRelease, readMachineFacts, type MachineReaders } from './machine.js';
+import { cachingMachineReaders, goArch, parseMemTotal, parseOsRelease, readMachineFacts, type MachineReaders } from './machine.js';
 import { runtimeStateErrors } from './readiness.js';
 import {
   aggregateMessage,
@@ -307,6 +307,36 @@ describe('machine facts', () => {
     assert.deepEqual(Object.keys(Object.fromEntries(machineCapacity(m, 110))), ['cpu', 'memory', 'hugepages-1Gi', 'hugepages-2Mi', 'pods', 'ephemeral-storage']);
     const noFs = await readMachineFacts({ ...r, fsCapacity: async () => Promise.reject(new Error('x')) }, '/var/lib/nodelet');
     assert.equal(noFs.rootFsCapacity, undefined);
+  });
+  it('cachingMachineReaders: static facts read once (an unreadable one tried again), hugepages and filesystem capacity every time', async () => {
+    const reads = new Map<string, number>();
+    const files: Record<string, string | undefined> = { '/etc/machine-id': 'abc\n', '/proc/sys/kernel/random/boot_id': undefined, '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages': '4\n' };
+    let cores = 0;
+    let fs = 0;
+    const cached = cachingMachineReaders({
+      readFile: async (p) => {
+        reads.set(p, (reads.get(p) ?? 0) + 1);
+        return files[p];
+      },
+      readDir: async () => ['hugepages-2048kB'],
+      fsCapacity: async () => ++fs * Gi,
+      numCores: () => ++cores,
+      totalMemory: () => 1,
+      kernelRelease: () => '6.1.0',
+      nodeArch: () => 'x64',
+    });
+    const first = await readMachineFacts(cached, '/');
+    assert.equal(first.bootID, '', 'boot_id unreadable at first');
+    files['/proc/sys/kernel/random/boot_id'] = 'b-1\n';
+    files['/etc/machine-id'] = 'changed\n';
+    files['/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'] = '8\n';
+    const second = await readMachineFacts(cached, '/');
+    assert.equal(second.bootID, 'b-1', 'read again after failing');
+    assert.equal(second.machineID, 'abc', 'machine-id read once');
+    assert.equal(second.numCores, 1, 'core count read once');
+    assert.equal(second.hugePages[0]?.numPages, 8, 'hugepages read every time');
+    assert.equal(second.rootFsCapacity, 2 * Gi, 'filesystem capacity read every time');
+    assert.equal(reads.get('/etc/machine-id'), 1);
   });
   it('parsers', () => {
     assert.equal(parseMemTotal('MemTotal: 10 kB'), 10240);
