@@ -389,24 +389,28 @@ export class NodeLifecycleController {
       const i = key.indexOf('/');
       const pod = this.opts.pods.get(key.slice(i + 1), key.slice(0, i));
       if (pod?.spec?.nodeName !== nodeName) continue;
-      ok = (await this.markPodNotReady(pod, nodeName)) && ok;
+      const write = this.markPodNotReady(pod, nodeName);
+      if (write) ok = (await write) && ok;
     }
     return ok;
   }
 
-  private async markPodNotReady(pod: V1Pod, nodeName: string): Promise<boolean> {
+  /** One pod's Ready=False write and event; undefined when there is nothing to write (resolves false when the write failed). */
+  private markPodNotReady(pod: V1Pod, nodeName: string): Promise<boolean> | undefined {
     const conditions = podReadyFalseConditions(pod, nodeName, this.opts.clock.now());
-    if (!conditions) return true;
-    try {
-      const ready = conditions.find((c) => c.type === 'Ready')!;
-      await this.opts.client.patchPodReadyCondition(pod, ready);
-    } catch (e) {
-      if ((e as { code?: number }).code === 404) return true;
-      this.log.warn('Failed to mark pod NotReady', { pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, err: errorMessage(e) });
-      return false;
-    }
-    this.opts.recorder?.event({ kind: 'Pod', name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', uid: pod.metadata?.uid ?? '', apiVersion: 'v1' }, 'Warning', NodeNotReadyEventReason, podNodeNotReadyEventMessage);
-    return true;
+    const ready = conditions?.find((c) => c.type === 'Ready');
+    if (!ready) return undefined;
+    return this.opts.client.patchPodReadyCondition(pod, ready).then(
+      () => {
+        this.opts.recorder?.event({ kind: 'Pod', name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '', uid: pod.metadata?.uid ?? '', apiVersion: 'v1' }, 'Warning', NodeNotReadyEventReason, podNodeNotReadyEventMessage);
+        return true;
+      },
+      (e: unknown) => {
+        if ((e as { code?: number }).code === 404) return true;
+        this.log.warn('Failed to mark pod NotReady', { pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, err: errorMessage(e) });
+        return false;
+      },
+    );
   }
 
   /** handleDisruption: zone states, rates, the all-zones switch, zone gauges. */
@@ -520,15 +524,16 @@ export class NodeLifecycleController {
   }
 
   /** processPod: a pod on a node that is not Ready is marked NotReady. */
-  private async processPod(key: string): Promise<void> {
+  private processPod(key: string): Promise<void> | undefined {
     const i = key.indexOf('/');
     const pod = this.opts.pods.get(key.slice(i + 1), key.slice(0, i));
     const nodeName = pod?.spec?.nodeName;
-    if (!pod || !nodeName) return;
-    const node = this.opts.nodes.get(nodeName);
-    const ready = getReadyCondition(node);
-    if (!node || !ready || ready.status === ConditionTrue) return;
-    if (!(await this.markPodNotReady(pod, nodeName))) this.opts.clock.setTimeout(() => this.enqueuePod(pod), 1000);
+    if (!pod || !nodeName) return undefined;
+    const ready = getReadyCondition(this.opts.nodes.get(nodeName));
+    if (!ready || ready.status === ConditionTrue) return undefined;
+    return this.markPodNotReady(pod, nodeName)?.then((ok) => {
+      if (!ok) this.opts.clock.setTimeout(() => this.enqueuePod(pod), 1000);
+    });
   }
 }
 
