@@ -11,11 +11,26 @@
 import { setPodDefaults } from '../../src/api/defaults.js';
 import { computePodQOSClass } from '../../src/api/qos.js';
 import { validatePod } from '../../src/api/validation.js';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import { deepEqual } from './patch.js';
 import { ApiError, errors, randomSuffix, resources, type KObject, type ResourceInfo, type Store } from './store.js';
 
 export const ServiceAccountMountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** The projected volume the service-account admission adds (as a v1.30 API server writes it). */
+export function kubeApiAccessVolume(name: string): V1Volume {
+  return {
+    name,
+    projected: {
+      defaultMode: 420,
+      sources: [
+        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+      ],
+    },
+  };
+}
 
 type Toleration = { key?: string; operator?: string; effect?: string; tolerationSeconds?: number; value?: string };
 
@@ -49,17 +64,7 @@ export function admitPodCreate(ctx: AdmissionContext, obj: KObject): void {
     const all = [...spec.containers, ...(spec.initContainers ?? [])];
     if (automount && !all.some((c) => c.volumeMounts?.some((m) => m.mountPath === ServiceAccountMountPath))) {
       const vol = `kube-api-access-${randomSuffix()}`;
-      (spec.volumes ??= []).push({
-        name: vol,
-        projected: {
-          defaultMode: 420,
-          sources: [
-            { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-            { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-            { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-          ],
-        },
-      });
+      (spec.volumes ??= []).push(kubeApiAccessVolume(vol));
       for (const c of all) (c.volumeMounts ??= []).push({ name: vol, readOnly: true, mountPath: ServiceAccountMountPath });
     }
   }

@@ -8,3 +8,4 @@ export { createKeyAndCSR, testPKI, type TestPKI } from './pki.js';
 export { applyPatch, mergePatch, jsonPatch, strategicMergePatch } from './patch.js';
 export { parseLabelSelector, parseFieldSelector, matchLabels, matchFields } from './selectors.js';
 export { startApprover, type Approver } from './approver.js';
+export { kubeApiAccessVolume, ServiceAccountMountPath } from './admission.js';

@@ -21,7 +21,7 @@ import { ObjectNotFoundError } from '../../util/objectcache.js';
 import { ConfigMapManager } from '../configmap/index.js';
 import { pullSecretsGetter, SecretManager } from '../secret/index.js';
 import { TokenManager } from '../token/index.js';
-import { startTestApiServer, type TestApiServer } from '../../../test/apiserver/index.js';
+import { kubeApiAccessVolume, startTestApiServer, type TestApiServer } from '../../../test/apiserver/index.js';
 
 const BUSYBOX = 'localhost/busybox:latest';
 const BROKEN = '127.0.0.1:5000/broken:1.0';
@@ -490,17 +490,7 @@ describe('KubeRuntimeManager with ConfigMaps, Secrets and tokens (fake managers)
   });
 
   it('a projected token volume is mounted read-only with its files; a failing one is FailedMount + CreateContainerConfigError', async () => {
-    const vol = {
-      name: 'kube-api-access-abcde',
-      projected: {
-        defaultMode: 420,
-        sources: [
-          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-        ],
-      },
-    };
+    const vol = kubeApiAccessVolume('kube-api-access-abcde'); // as the API server's admission adds it
     const p = makePod('tok', [ctr('main', 'sleep 3600', { volumeMounts: [{ name: vol.name, mountPath: saPath, readOnly: true }] })]);
     p.spec!.volumes = [vol];
     assert.deepEqual((await sync(p)).failures, []);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { AuthenticationV1TokenRequest, V1ConfigMap, V1Pod, V1Secret, V1Volume } from '@kubernetes/client-node';
+import { kubeApiAccessVolume } from '../../../test/apiserver/index.js';
 import { FakeClock } from '../../util/clock.js';
 import { MemoryLogger } from '../../util/logger.js';
 import { ObjectNotFoundError } from '../../util/objectcache.js';
@@ -65,17 +66,7 @@ describe('volume payloads', () => {
 });
 
 /** The volume the API server's service-account admission adds. */
-const kubeApiAccess: V1Volume = {
-  name: 'kube-api-access-x7k2p',
-  projected: {
-    defaultMode: 420,
-    sources: [
-      { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-      { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-      { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-    ],
-  },
-};
+const kubeApiAccess: V1Volume = kubeApiAccessVolume('kube-api-access-x7k2p');
 
 describe('PodVolumes', () => {
   let dir: string;
