@@ -114,21 +114,10 @@ function klogTime(us: number): string {
 
 const levelOrder: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** Human-readable `I1124 01:50:32.123456] msg key=value` lines, klog style (time in UTC). */
-class TextLogger implements Logger {
-  constructor(
-    private readonly level: LogLevel,
-    private readonly write: (line: string) => void,
-    private readonly ctx: LogFields = {},
-  ) {}
-  private log(lvl: LogLevel, msg: string, fields?: LogFields): void {
-    if (levelOrder[lvl] < levelOrder[this.level]) return;
-    const all = { ...this.ctx, ...normalize(fields) };
-    const kv = Object.entries(all)
-      .map(([k, v]) => `${k}=${formatValue(v)}`)
-      .join(' ');
-    this.write(`${lvl[0]!.toUpperCase()}${klogTime(nowMicros())}] ${msg}${kv ? ' ' + kv : ''}\n`);
-  }
+/** The four level methods over one log(level, msg, fields): the loggers below differ only in where a record goes. */
+abstract class LeveledLogger implements Logger {
+  protected abstract log(level: LogLevel, msg: string, fields?: LogFields): void;
+  abstract child(fields: LogFields): Logger;
   debug(msg: string, fields?: LogFields): void {
     this.log('debug', msg, fields);
   }
@@ -140,6 +129,25 @@ class TextLogger implements Logger {
   }
   error(msg: string, fields?: LogFields): void {
     this.log('error', msg, fields);
+  }
+}
+
+/** Human-readable `I1124 01:50:32.123456] msg key=value` lines, klog style (time in UTC). */
+class TextLogger extends LeveledLogger {
+  constructor(
+    private readonly level: LogLevel,
+    private readonly write: (line: string) => void,
+    private readonly ctx: LogFields = {},
+  ) {
+    super();
+  }
+  protected log(lvl: LogLevel, msg: string, fields?: LogFields): void {
+    if (levelOrder[lvl] < levelOrder[this.level]) return;
+    const all = { ...this.ctx, ...normalize(fields) };
+    const kv = Object.entries(all)
+      .map(([k, v]) => `${k}=${formatValue(v)}`)
+      .join(' ');
+    this.write(`${lvl[0]!.toUpperCase()}${klogTime(nowMicros())}] ${msg}${kv ? ' ' + kv : ''}\n`);
   }
   child(fields: LogFields): Logger {
     return new TextLogger(this.level, this.write, { ...this.ctx, ...normalize(fields) });
@@ -159,28 +167,17 @@ export interface LogRecord {
 }
 
 /** A logger that keeps records in memory, for tests that assert what was logged. */
-export class MemoryLogger implements Logger {
+export class MemoryLogger extends LeveledLogger {
   readonly records: LogRecord[];
   constructor(
     private readonly ctx: LogFields = {},
     records?: LogRecord[],
   ) {
+    super();
     this.records = records ?? [];
   }
-  private log(level: LogLevel, msg: string, fields?: LogFields): void {
+  protected log(level: LogLevel, msg: string, fields?: LogFields): void {
     this.records.push({ level, msg, fields: { ...this.ctx, ...normalize(fields) } });
-  }
-  debug(msg: string, fields?: LogFields): void {
-    this.log('debug', msg, fields);
-  }
-  info(msg: string, fields?: LogFields): void {
-    this.log('info', msg, fields);
-  }
-  warn(msg: string, fields?: LogFields): void {
-    this.log('warn', msg, fields);
-  }
-  error(msg: string, fields?: LogFields): void {
-    this.log('error', msg, fields);
   }
   child(fields: LogFields): Logger {
     return new MemoryLogger({ ...this.ctx, ...normalize(fields) }, this.records);
