@@ -13,96 +13,42 @@
 #          then the whole state dir.
 set -uo pipefail
 export LC_ALL=C
+# shellcheck source=lib/runtime.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/runtime.sh"
+SELF=runtime-down T0=${EPOCHREALTIME/./}
 
-if [ "$(id -u)" != 0 ]; then
-  echo "runtime-down.sh: must run as root: it stops root daemons, unmounts filesystems and" \
-       "removes cgroups and network links. Run: sudo $0 $*" >&2
-  exit 1
-fi
+[ "$(id -u)" = 0 ] || die "must run as root: it stops root daemons, unmounts filesystems and" \
+  "removes cgroups and network links. Run: sudo $0 $*"
 
 STATE=${NODELET_RUNTIME_DIR:-/var/lib/nodelet-runtime}
 SOCK=$STATE/containerd.sock
 RUN=$STATE/run
 # the bridge named in this state dir's CNI config (none when up never wrote one)
-BRIDGE=$(sed -n 's/.*"bridge": *"\([^"]*\)".*/\1/p' "$STATE/cni/net.d/10-nodelet.conflist" 2>/dev/null | head -1)
+BRIDGE=$(conflist_bridge "$STATE/cni/net.d/10-nodelet.conflist")
 CGROUP_ROOTS=${NODELET_CGROUP_ROOTS:-"nodelet k8s.io kubepods"}
-PURGE=0
-case ${1:-} in
-  --purge) PURGE=1 ;;
-  "") ;;
-  *) echo "usage: $0 [--purge]" >&2; exit 2 ;;
-esac
-[[ $STATE == /?* && $STATE =~ ^[A-Za-z0-9/._-]+$ ]] || { echo "runtime-down.sh: bad NODELET_RUNTIME_DIR '$STATE'" >&2; exit 1; }
-
-T0=${EPOCHREALTIME/./}
-log() { echo "[runtime-down $(( (${EPOCHREALTIME/./} - T0) / 1000 )) ms] $*"; }
+down_args "$@"
+[[ $STATE == /?* && $STATE =~ ^[A-Za-z0-9/._-]+$ ]] || die "bad NODELET_RUNTIME_DIR '$STATE'"
 
 if [ ! -d "$STATE" ]; then log "nothing to do: no $STATE"; exit 0; fi
-exec 9>"$STATE/.lock"
-flock -w 600 9 || { echo "runtime-down.sh: another runtime-up/down holds $STATE/.lock" >&2; exit 1; }
+lock "$STATE"
 # the small-disk runtime (scripts/smalldisk-up.sh) lives under $STATE: it goes first, by its own script
 [ -d "$STATE/smalldisk" ] && NODELET_RUNTIME_DIR=$STATE bash "$(dirname "${BASH_SOURCE[0]}")/smalldisk-down.sh" $([ $PURGE = 1 ] && echo --purge)
 rm -f "$STATE/env"
 
-# running PID: exists and is not a zombie (PID 1 here may reap orphans late)
-running() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-comm() { cat "/proc/$1/comm" 2>/dev/null; }
-alive() { local p; p=$(cat "$1" 2>/dev/null) || return 1; running "$p" && [ "$(comm "$p")" = "$2" ]; }
-# stop_pidfile FILE COMM SECS: SIGTERM, wait up to SECS, then SIGKILL
-stop_pidfile() {
-  local f=$1 name=$2 secs=$3 p i
-  if alive "$f" "$name"; then
-    p=$(cat "$f"); kill -TERM "$p" 2>/dev/null
-    for ((i = 0; i < secs * 20; i++)); do running "$p" || break; sleep 0.05; done
-    if running "$p"; then log "$name ($p) ignored SIGTERM: SIGKILL"; kill -KILL "$p" 2>/dev/null; fi
-    log "stopped $name (pid $p)"
-  elif [ -f "$f" ]; then
-    log "$name not running (stale $(basename "$f"))"
-  fi
-  rm -f "$f"
-}
-mounts_under() { findmnt -rn -o TARGET | awk -v b="$1/" 'index($0, b) == 1'; }
-
 # 1. remove all CRI workloads through containerd while it is still up
 if alive "$RUN/containerd.pid" containerd && [ -S "$SOCK" ]; then
-  CTR=(ctr -a "$SOCK" -n k8s.io)
-  tasks=$(timeout 10 "${CTR[@]}" tasks ls -q 2>/dev/null)
-  for id in $tasks; do timeout 20 "${CTR[@]}" tasks rm -f "$id" >/dev/null 2>&1; done
-  ctrs=$(timeout 10 "${CTR[@]}" containers ls -q 2>/dev/null)
-  for id in $ctrs; do timeout 20 "${CTR[@]}" containers rm "$id" >/dev/null 2>&1; done
-  log "removed $(wc -w <<<"$tasks") tasks, $(wc -w <<<"$ctrs") containers"
+  read -r ntasks nctrs < <(ctr_remove_all "$SOCK")
+  log "removed $ntasks tasks, $nctrs containers"
 elif [ -f "$RUN/containerd.pid" ] && [ -e "$STATE/ctrd/root/io.containerd.metadata.v1.bolt/meta.db" ]; then
   # containerd died (stale pid file): its metadata may still list containers; the next runtime-up removes them
   mkdir -p "$RUN" && touch "$RUN/stale-workloads"
 fi
 
 # 2. containerd
-stop_pidfile "$RUN/containerd.pid" containerd 15
+stop "$RUN/containerd.pid" containerd 15 verbose
 
-# 3. leftovers after a containerd crash: the shims keep running (with their containers). Shim pid
-#    = listener of the socket named in each task's `address` file, or the parent of its init.pid.
-shims=()
-for d in "$STATE"/ctrd/state/io.containerd.runtime.v2.task/*/*/; do
-  [ -d "$d" ] || continue
-  if [ -f "$d/address" ]; then
-    a=$(cat "$d/address"); a=${a#unix://}
-    sp=$(ss -xlpn 2>/dev/null | awk -v a="$a" '$5 == a' | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
-    [ -n "$sp" ] && shims+=("$sp")
-  fi
-  p=$(cat "$d/init.pid" 2>/dev/null)
-  if running "$p"; then
-    pp=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
-    [[ "$(comm "$pp")" == containerd-shim* ]] && shims+=("$pp")
-    log "SIGKILL leftover container init $(comm "$p") pid $p"
-    kill -KILL "$p" 2>/dev/null
-  fi
-done
-for sp in $(printf '%s\n' "${shims[@]}" | sort -u); do
-  [[ "$(comm "$sp")" == containerd-shim* ]] || continue
-  log "stopping leftover shim pid $sp"; kill -TERM "$sp" 2>/dev/null
-  for ((i = 0; i < 100; i++)); do running "$sp" || break; sleep 0.05; done
-  running "$sp" && kill -KILL "$sp" 2>/dev/null
-done
+# 3. leftovers after a containerd crash: the shims keep running (with their containers)
+kill_leftovers "$STATE"
 for r in $CGROUP_ROOTS; do
   [ -d "/sys/fs/cgroup/pids/$r" ] || continue
   while read -r p; do
@@ -112,14 +58,14 @@ for r in $CGROUP_ROOTS; do
 done
 
 # 4. registry
-stop_pidfile "$RUN/registry.pid" docker-registry 10
+stop "$RUN/registry.pid" docker-registry 10 verbose
 
 # 5. mounts, network, cgroups, runtime state
 sleep 0.2
 mounts_under "$STATE" | sort -r | while read -r m; do
   umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; log "unmounted $m"
 done
-if [ -n "$BRIDGE" ] && ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE" && log "deleted bridge $BRIDGE"; fi
+delete_bridge "$BRIDGE"
 for r in $CGROUP_ROOTS; do
   for c in /sys/fs/cgroup/*/"$r"; do
     [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
@@ -127,12 +73,7 @@ for r in $CGROUP_ROOTS; do
 done
 left=$(for r in $CGROUP_ROOTS; do ls -d /sys/fs/cgroup/*/"$r" 2>/dev/null; done | wc -l)
 [ "$left" -gt 0 ] && log "warning: $left cgroup dirs could not be removed"
-# libcni caches each ADD result in /var/lib/cni/results/<net>-<sandbox id>-<ifname>; CRI removes
-# it on StopPodSandbox, not for sandboxes killed above: drop those of our sandboxes.
-for d in "$STATE"/ctrd/state/io.containerd.grpc.v1.cri/sandboxes/*/; do
-  [ -d "$d" ] && rm -f /var/lib/cni/results/*-"$(basename "$d")"-*
-done
-rm -rf "$STATE/ctrd/state" "$STATE/ctrd/runc" "$STATE/cni/ipam" "$SOCK" "$SOCK.ttrpc"
+drop_runtime_state "$STATE"
 # containerd 1.6 always puts shim sockets in /run/containerd/s; drop the dirs when empty
 rmdir /run/containerd/s /run/containerd /var/lib/cni/results /var/lib/cni 2>/dev/null
 

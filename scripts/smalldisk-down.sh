@@ -13,11 +13,11 @@
 #  --purge also deletes the filesystem image, the registry data and the pod logs: the whole dir.
 set -uo pipefail
 export LC_ALL=C
+# shellcheck source=lib/runtime.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/runtime.sh"
+SELF=smalldisk-down T0=${EPOCHREALTIME/./}
 
-if [ "$(id -u)" != 0 ]; then
-  echo "smalldisk-down.sh: must run as root. Run: sudo $0 $*" >&2
-  exit 1
-fi
+[ "$(id -u)" = 0 ] || die "must run as root. Run: sudo $0 $*"
 
 SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MAIN=${NODELET_RUNTIME_DIR:-/var/lib/nodelet-runtime}
@@ -25,42 +25,14 @@ SD=${NODELET_SMALLDISK_DIR:-$MAIN/smalldisk}
 SOCK=$SD/containerd.sock
 RUN=$SD/run
 MNT=$SD/mnt
-BRIDGE=$(sed -n 's/.*"bridge": *"\([^"]*\)".*/\1/p' "$SD"/cni/net.d/*.conflist 2>/dev/null | head -1)
-PURGE=0
-case ${1:-} in
-  --purge) PURGE=1 ;;
-  "") ;;
-  *) echo "usage: $0 [--purge]" >&2; exit 2 ;;
-esac
-[[ $SD == /?* && $SD =~ ^[A-Za-z0-9/._-]+$ ]] || { echo "smalldisk-down.sh: bad NODELET_SMALLDISK_DIR '$SD'" >&2; exit 1; }
-
-T0=${EPOCHREALTIME/./}
-log() { echo "[smalldisk-down $(( (${EPOCHREALTIME/./} - T0) / 1000 )) ms] $*"; }
+BRIDGE=$(conflist_bridge "$SD"/cni/net.d/*.conflist)
+down_args "$@"
+[[ $SD == /?* && $SD =~ ^[A-Za-z0-9/._-]+$ ]] || die "bad NODELET_SMALLDISK_DIR '$SD'"
 
 if [ ! -d "$SD" ]; then log "nothing to do: no $SD"; exit 0; fi
 # smalldisk-up.sh calls this script holding the lock already (NODELET_SMALLDISK_LOCKED=1)
-if [ "${NODELET_SMALLDISK_LOCKED:-}" != 1 ]; then
-  exec 9>"$SD/.lock"
-  flock -w 600 9 || { echo "smalldisk-down.sh: another smalldisk-up/down holds $SD/.lock" >&2; exit 1; }
-fi
+[ "${NODELET_SMALLDISK_LOCKED:-}" = 1 ] || lock "$SD"
 rm -f "$SD/env"
-
-running() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-comm() { cat "/proc/$1/comm" 2>/dev/null; }
-alive() { local p; p=$(cat "$1" 2>/dev/null) || return 1; running "$p" && [ "$(comm "$p")" = "$2" ]; }
-stop_pidfile() {
-  local f=$1 name=$2 secs=$3 p i
-  if alive "$f" "$name"; then
-    p=$(cat "$f"); kill -TERM "$p" 2>/dev/null
-    for ((i = 0; i < secs * 20; i++)); do running "$p" || break; sleep 0.05; done
-    if running "$p"; then log "$name ($p) ignored SIGTERM: SIGKILL"; kill -KILL "$p" 2>/dev/null; fi
-    log "stopped $name (pid $p)"
-  elif [ -f "$f" ]; then
-    log "$name not running (stale $(basename "$f"))"
-  fi
-  rm -f "$f"
-}
-mounts_under() { findmnt -rn -o TARGET | awk -v b="$1/" 'index($0, b) == 1'; }
 
 # 1. workloads, through CRI while containerd is up
 if alive "$RUN/containerd.pid" containerd && [ -S "$SOCK" ]; then
@@ -76,11 +48,8 @@ if alive "$RUN/containerd.pid" containerd && [ -S "$SOCK" ]; then
         log "warning: CRI removal failed ($(tail -1 "$SD/logs/down-rmp.err")); removing with ctr"
       fi
     fi
-    tasks=$(timeout 10 "${CTR[@]}" tasks ls -q 2>/dev/null)
-    for id in $tasks; do timeout 20 "${CTR[@]}" tasks rm -f "$id" >/dev/null 2>&1; done
-    ctrs=$(timeout 10 "${CTR[@]}" containers ls -q 2>/dev/null)
-    for id in $ctrs; do timeout 20 "${CTR[@]}" containers rm "$id" >/dev/null 2>&1; done
-    [ -z "$ctrs" ] || log "removed $(wc -w <<<"$tasks") tasks, $(wc -w <<<"$ctrs") containers with ctr"
+    read -r ntasks nctrs < <(ctr_remove_all "$SOCK")
+    [ "$nctrs" = 0 ] || log "removed $ntasks tasks, $nctrs containers with ctr"
   fi
 elif [ -f "$RUN/containerd.pid" ] && [ -e "$MNT/containerd/io.containerd.metadata.v1.bolt/meta.db" ]; then
   # containerd died: its metadata may still list pods; the next smalldisk-up removes them
@@ -88,32 +57,11 @@ elif [ -f "$RUN/containerd.pid" ] && [ -e "$MNT/containerd/io.containerd.metadat
 fi
 
 # 2. containerd, then what a crashed one left running (from its own state dir only)
-stop_pidfile "$RUN/containerd.pid" containerd 15
-shims=()
-for d in "$SD"/ctrd/state/io.containerd.runtime.v2.task/*/*/; do
-  [ -d "$d" ] || continue
-  if [ -f "$d/address" ]; then
-    a=$(cat "$d/address"); a=${a#unix://}
-    sp=$(ss -xlpn 2>/dev/null | awk -v a="$a" '$5 == a' | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
-    [ -n "$sp" ] && shims+=("$sp")
-  fi
-  p=$(cat "$d/init.pid" 2>/dev/null)
-  if running "$p"; then
-    pp=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)
-    [[ "$(comm "$pp")" == containerd-shim* ]] && shims+=("$pp")
-    log "SIGKILL leftover container init $(comm "$p") pid $p"
-    kill -KILL "$p" 2>/dev/null
-  fi
-done
-for sp in $(printf '%s\n' "${shims[@]}" | sort -u); do
-  [[ "$(comm "$sp")" == containerd-shim* ]] || continue
-  log "stopping leftover shim pid $sp"; kill -TERM "$sp" 2>/dev/null
-  for ((i = 0; i < 100; i++)); do running "$sp" || break; sleep 0.05; done
-  running "$sp" && kill -KILL "$sp" 2>/dev/null
-done
+stop "$RUN/containerd.pid" containerd 15 verbose
+kill_leftovers "$SD"
 
 # 3. registry
-stop_pidfile "$RUN/registry.pid" docker-registry 10
+stop "$RUN/registry.pid" docker-registry 10 verbose
 
 # 4. mounts (deepest first: pods' rootfs and netns, then the small filesystem), network, state
 sleep 0.1
@@ -126,11 +74,8 @@ sleep 0.1
   fi
 done
 for d in $(losetup -nO NAME -j "$SD/disk.img" 2>/dev/null); do losetup -d "$d" 2>/dev/null && log "detached $d"; done
-if [ -n "$BRIDGE" ] && ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE" && log "deleted bridge $BRIDGE"; fi
-for d in "$SD"/ctrd/state/io.containerd.grpc.v1.cri/sandboxes/*/; do
-  [ -d "$d" ] && rm -f /var/lib/cni/results/*-"$(basename "$d")"-*
-done
-rm -rf "$SD/ctrd/state" "$SD/ctrd/runc" "$SD/cni/ipam" "$SOCK" "$SOCK.ttrpc"
+delete_bridge "$BRIDGE"
+drop_runtime_state "$SD"
 
 left=$(mounts_under "$SD" | wc -l)
 if [ $PURGE = 1 ]; then

@@ -31,12 +31,12 @@
 # discard_unpacked_layers = false). Stop it with scripts/smalldisk-down.sh [--purge].
 set -euo pipefail
 export LC_ALL=C
+# shellcheck source=lib/runtime.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/runtime.sh"
+SELF=smalldisk-up T0=${EPOCHREALTIME/./}
 
-if [ "$(id -u)" != 0 ]; then
-  echo "smalldisk-up.sh: must run as root: it makes and mounts a filesystem and runs containerd." \
-       "Run: sudo $0 $*" >&2
-  exit 1
-fi
+[ "$(id -u)" = 0 ] || die "must run as root: it makes and mounts a filesystem and runs containerd." \
+  "Run: sudo $0 $*"
 
 SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MAIN=${NODELET_RUNTIME_DIR:-/var/lib/nodelet-runtime}
@@ -46,12 +46,8 @@ REG_PORT=${NODELET_SMALLDISK_REGISTRY_PORT:-5001}
 POD_SUBNET=${NODELET_SMALLDISK_POD_SUBNET:-10.89.0.0/16}
 BRIDGE=nodelet1
 REG_USER=nodelet REG_PASS=s3cret
+REG_AUTH=$REG_USER:$REG_PASS
 PRIVATE_REPO=private/busybox PRIVATE_TAG=1.0
-
-T0=${EPOCHREALTIME/./}
-ms() { echo $(( (${EPOCHREALTIME/./} - T0) / 1000 )); }
-log() { echo "[smalldisk-up $(ms) ms] $*"; }
-die() { echo "smalldisk-up.sh: $*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
@@ -96,50 +92,13 @@ if [ ${#need[@]} -gt 0 ]; then
       losetup|findmnt) pkgs+=(mount) ;; flock) pkgs+=(util-linux) ;; *) pkgs+=("$c") ;;
     esac
   done
-  log "installing ${pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=300 update -qq
-  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  apt_install "${pkgs[@]}"
 fi
 
 mkdir -p "$SD" "$RUN" "$LOGS" "$MNT" "$SD/pod-logs" "$SD/cni/net.d" "$SD/cni/ipam" "$SD/registry-data" \
          "$SD/ctrd" "$SD/certs.d"
-exec 9>"$SD/.lock"
-flock -w 600 9 || die "another smalldisk-up/down holds $SD/.lock"
-
-# running PID: exists and is not a zombie
-running() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-# alive PIDFILE COMM: the pid saved in PIDFILE runs a process named COMM
-alive() { local p; p=$(cat "$1" 2>/dev/null) || return 1; running "$p" && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ]; }
-# stop PIDFILE COMM SECS: SIGTERM, SIGKILL after SECS
-stop() {
-  local p i
-  alive "$1" "$2" || { rm -f "$1"; return 0; }
-  p=$(cat "$1"); kill -TERM "$p" 2>/dev/null || true
-  for ((i = 0; i < $3 * 20; i++)); do running "$p" || break; sleep 0.05; done
-  if running "$p"; then kill -KILL "$p" 2>/dev/null || true; fi
-  rm -f "$1"
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# the registry answers 200 with the credentials (curl reads them from stdin: not in ps)
-reg_ok() { printf 'user = "%s:%s"\n' "$REG_USER" "$REG_PASS" | curl -fsS -o /dev/null -m 2 -K - "http://$REG/v2/" 2>/dev/null; }
-cri_ok() {
-  local out
-  [ -S "$SOCK" ] || return 1
-  out=$(timeout 5 ctr -a "$SOCK" plugins ls 2>/dev/null) || return 1
-  grep -qE '^io\.containerd\.grpc\.v1 +cri +[^ ]+ +ok' <<<"$out"
-}
-put() { # put FILE (content on stdin): rewrite only when it differs; status 0 = changed
-  local tmp="$1.tmp.$$"
-  cat >"$tmp"
-  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; return 1; fi
-  mv "$tmp" "$1"
-}
-
-listener=$(ss -Hltnp "sport = :$REG_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
-if [ -n "$listener" ] && [ "$listener" != "$(cat "$RUN/registry.pid" 2>/dev/null)" ]; then
-  die "port $REG_PORT is taken by $(cat "/proc/$listener/comm" 2>/dev/null) (pid $listener); set NODELET_SMALLDISK_REGISTRY_PORT"
-fi
+lock "$SD"
+check_registry_port NODELET_SMALLDISK_REGISTRY_PORT
 
 # ---------------------------------------------------------------- the small filesystem
 want=$((SIZE * 1048576))
@@ -171,90 +130,20 @@ mkdir -p "$ROOT"
 
 # ---------------------------------------------------------------- configs
 ctrd_changed=0 reg_changed=0
-put "$SD/containerd-config.toml" <<EOF && ctrd_changed=1
-version = 2
-# only the root (content store, snapshots, metadata) is on the small filesystem
-root = "$ROOT"
-state = "$SD/ctrd/state"
-oom_score = 0
-
-[grpc]
-  address = "$SOCK"
-
-[ttrpc]
-  address = "$SOCK.ttrpc"
-
-[debug]
-  level = "info"
-
-[plugins]
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "$SD/ctrd/opt"
-
-  [plugins."io.containerd.grpc.v1.cri"]
-    sandbox_image = "localhost/pause:3.9"
-    netns_mounts_under_state_dir = true
-    # root lacks CAP_SYS_RESOURCE here: see scripts/runtime-up.sh
-    restrict_oom_score_adj = true
-    stats_collect_period = 10
-    max_container_log_line_size = 16384
-    # a streaming server of its own (port 0: any free port on 127.0.0.1)
-    stream_server_address = "127.0.0.1"
-    stream_server_port = "0"
-
-    [plugins."io.containerd.grpc.v1.cri".containerd]
-      snapshotter = "overlayfs"
-      default_runtime_name = "runc"
-
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-        runtime_type = "io.containerd.runc.v2"
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-          SystemdCgroup = false
-          Root = "$SD/ctrd/runc"
-
-    [plugins."io.containerd.grpc.v1.cri".cni]
-      bin_dir = "/usr/lib/cni"
-      conf_dir = "$SD/cni/net.d"
-      max_conf_num = 1
-
-    [plugins."io.containerd.grpc.v1.cri".registry]
-      config_path = "$SD/certs.d"
-EOF
+containerd_config "$SD" "$ROOT" \
+  '# a streaming server of its own (port 0: any free port on 127.0.0.1)' \
+  'stream_server_address = "127.0.0.1"' 'stream_server_port = "0"' \
+  | put "$SD/containerd-config.toml" && ctrd_changed=1
 
 # its own bridge and subnet: host-local IPAM with another dataDir on the main runtime's bridge
 # would hand out the same addresses twice
-put "$SD/cni/net.d/10-nodelet-small.conflist" <<EOF || true
-{
-  "cniVersion": "1.0.0",
-  "name": "nodelet-small",
-  "plugins": [
-    {
-      "type": "bridge",
-      "bridge": "$BRIDGE",
-      "isGateway": true,
-      "ipMasq": false,
-      "hairpinMode": true,
-      "ipam": {
-        "type": "host-local",
-        "ranges": [[{ "subnet": "$POD_SUBNET" }]],
-        "dataDir": "$SD/cni/ipam"
-      }
-    }
-  ]
-}
-EOF
+cni_conflist nodelet-small "$BRIDGE" "$POD_SUBNET" "$SD" | put "$SD/cni/net.d/10-nodelet-small.conflist" || true
 
 # plain HTTP to both loopback registries (containerd 1.6 does it anyway; explicit here)
 for r in "$REG" "127.0.0.1:$(sed -n 's/^NODELET_REGISTRY=127\.0\.0\.1:\([0-9]*\)$/\1/p' "$MAIN/env" 2>/dev/null || true)"; do
   [[ $r == *:?* ]] || continue
   mkdir -p "$SD/certs.d/$r"
-  put "$SD/certs.d/$r/hosts.toml" <<EOF || true
-server = "http://$r"
-
-[host."http://$r"]
-  capabilities = ["pull", "resolve", "push"]
-  skip_verify = true
-EOF
+  hosts_toml "$r" | put "$SD/certs.d/$r/hosts.toml" || true
 done
 
 # bcrypt (the only hash docker-registry's htpasswd accepts); salted, so only rewritten when the
@@ -264,83 +153,29 @@ if ! htpasswd -vb "$SD/htpasswd" "$REG_USER" "$REG_PASS" >/dev/null 2>&1; then
   mv "$SD/htpasswd.new" "$SD/htpasswd"
   reg_changed=1
 fi
-put "$SD/registry-config.yml" <<EOF && reg_changed=1
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $SD/registry-data
-  delete:
-    enabled: true
-http:
-  addr: $REG
-auth:
-  htpasswd:
-    realm: nodelet-smalldisk
-    path: $SD/htpasswd
-health:
-  storagedriver:
-    enabled: false
-EOF
+registry_config "$SD" "$REG" nodelet-smalldisk | put "$SD/registry-config.yml" && reg_changed=1
 
 # ---------------------------------------------------------------- daemons
-if [ $reg_changed = 1 ] && alive "$RUN/registry.pid" docker-registry; then
-  log "registry config changed: restarting the registry"
-  stop "$RUN/registry.pid" docker-registry 10
-fi
-if alive "$RUN/registry.pid" docker-registry && reg_ok; then
-  log "registry already running on $REG (pid $(cat "$RUN/registry.pid"))"
-else
-  stop "$RUN/registry.pid" docker-registry 10
-  port_open "$REG_PORT" && die "port $REG_PORT is taken by another process; set NODELET_SMALLDISK_REGISTRY_PORT"
-  setsid docker-registry serve "$SD/registry-config.yml" >>"$LOGS/registry.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$RUN/registry.pid"
-  for ((i = 0; i < 200; i++)); do reg_ok && break; alive "$RUN/registry.pid" docker-registry || break; sleep 0.05; done
-  reg_ok || { tail -5 "$LOGS/registry.log" >&2; die "registry did not come up, see $LOGS/registry.log"; }
-  log "registry up on $REG with basic auth (pid $(cat "$RUN/registry.pid"))"
-fi
+ensure_registry "$SD/registry-config.yml" $reg_changed NODELET_SMALLDISK_REGISTRY_PORT
 code=$(curl -sS -o /dev/null -w '%{http_code}' -m 2 "http://$REG/v2/" || true)
 [ "$code" = 401 ] || die "registry on $REG answers $code without credentials, 401 expected"
 
-start_containerd() {
-  local t=${EPOCHREALTIME/./}
-  rm -f "$SOCK" "$SOCK.ttrpc"
-  setsid containerd --config "$SD/containerd-config.toml" >>"$LOGS/containerd.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$RUN/containerd.pid"
-  for ((i = 0; i < 600; i++)); do cri_ok && break; alive "$RUN/containerd.pid" containerd || break; sleep 0.05; done
-  cri_ok || { tail -20 "$LOGS/containerd.log" >&2; die "containerd/CRI did not come up, see $LOGS/containerd.log"; }
-  log "containerd up (pid $(cat "$RUN/containerd.pid")), CRI ready after $(( (${EPOCHREALTIME/./} - t) / 1000 )) ms"
-}
 if [ $ctrd_changed = 1 ] && alive "$RUN/containerd.pid" containerd; then
   log "containerd config changed: restarting it (running pods survive in their shims)"
   stop "$RUN/containerd.pid" containerd 15
 fi
-if alive "$RUN/containerd.pid" containerd && cri_ok; then
-  log "containerd already running (pid $(cat "$RUN/containerd.pid"))"
-else
-  if alive "$RUN/containerd.pid" containerd; then
-    for ((i = 0; i < 100; i++)); do cri_ok && break; sleep 0.1; done
-    cri_ok || { log "containerd (pid $(cat "$RUN/containerd.pid")) does not answer: restarting it"; stop "$RUN/containerd.pid" containerd 15; }
-  fi
-  if ! cri_ok; then
-    if [ -S "$SOCK" ] && timeout 3 ctr -a "$SOCK" version >/dev/null 2>&1; then
-      die "a containerd not started by this script answers on $SOCK; stop it first"
-    fi
-    start_containerd
-    # smalldisk-down.sh found containerd dead: CRI still lists the old pods (NotReady), remove them
-    if [ -f "$RUN/stale-workloads" ]; then
-      mapfile -t ids < <(node "$SCRIPTS/../bin/nodelet.js" cri -r "unix://$SOCK" pods -q 2>/dev/null || true)
-      if [ ${#ids[@]} -gt 0 ]; then
-        if node "$SCRIPTS/../bin/nodelet.js" cri -r "unix://$SOCK" rmp -f "${ids[@]}" >/dev/null 2>&1; then
-          log "removed ${#ids[@]} pods left by a crashed containerd"
-        else
-          log "warning: could not remove the pods left by a crashed containerd"
-        fi
-      fi
-      rm -f "$RUN/stale-workloads"
+ensure_containerd "$SD/containerd-config.toml"
+# smalldisk-down.sh found containerd dead: CRI still lists the old pods (NotReady), remove them
+if [ "$CTRD_STARTED" = 1 ] && [ -f "$RUN/stale-workloads" ]; then
+  mapfile -t ids < <(node "$SCRIPTS/../bin/nodelet.js" cri -r "unix://$SOCK" pods -q 2>/dev/null || true)
+  if [ ${#ids[@]} -gt 0 ]; then
+    if node "$SCRIPTS/../bin/nodelet.js" cri -r "unix://$SOCK" rmp -f "${ids[@]}" >/dev/null 2>&1; then
+      log "removed ${#ids[@]} pods left by a crashed containerd"
+    else
+      log "warning: could not remove the pods left by a crashed containerd"
     fi
   fi
+  rm -f "$RUN/stale-workloads"
 fi
 
 # ---------------------------------------------------------------- images
@@ -348,38 +183,14 @@ export NODELET_RUNTIME_DIR=$MAIN
 # $IMGLIST records "<ref> <digest>" of the images of the last build; when containerd and the
 # registry still hold exactly those, build-image.sh (about a second a call) is not run at all
 IMGLIST=$SD/up-images
-registry_digest() { # REF -> manifest digest in the smalldisk registry ("" when missing)
-  local r=${1#"$REG"/}
-  printf 'user = "%s:%s"\n' "$REG_USER" "$REG_PASS" | curl -fsS -m 5 -I -K - \
-    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REG/v2/${r%:*}/manifests/${r##*:}" 2>/dev/null \
-    | awk 'tolower($1) == "docker-content-digest:" {print $2}' | tr -d '\r' || true
-}
-images_ok() {
-  local ref dig have listing
-  [ -s "$IMGLIST" ] || return 1
-  listing=$(timeout 10 ctr -a "$SOCK" -n k8s.io images ls 2>/dev/null) || return 1
-  while read -r ref dig; do
-    case $ref in
-      "$REG"/*) have=$(registry_digest "$ref") ;;
-      *) have=$(awk -v r="$ref" '$1 == r {print $3}' <<<"$listing") ;;
-    esac
-    [ "$have" = "$dig" ] || return 1
-  done <"$IMGLIST"
-}
-build() { # build ENV... -- ARGS...: run build-image.sh, indent its progress, collect its output
-  local envs=() err
-  while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
-  err=$(env "${envs[@]}" bash "$SCRIPTS/build-image.sh" "$@" 2>&1 >>"$IMGLIST.new") || { echo "$err" >&2; die "build-image.sh $* failed"; }
-  [ -z "$err" ] || printf '    %s\n' "${err//$'\n'/$'\n'    }"
-}
-if images_ok; then
+if listing=$(timeout 10 ctr -a "$SOCK" -n k8s.io images ls 2>/dev/null) && images_ok "$listing"; then
   log "images already in containerd and the registry: $(cut -d' ' -f1 "$IMGLIST" | tr '\n' ' ')"
 else
   : >"$IMGLIST.new"
   ctrd_env=(CONTAINER_RUNTIME_ENDPOINT="unix://$SOCK")
   build "${ctrd_env[@]}" -- --import --pause pause 3.9
   build "${ctrd_env[@]}" -- --import --base busybox latest
-  build NODELET_REGISTRY="$REG" NODELET_REGISTRY_AUTH="$REG_USER:$REG_PASS" -- --push "$PRIVATE_REPO" "$PRIVATE_TAG"
+  build NODELET_REGISTRY="$REG" NODELET_REGISTRY_AUTH="$REG_AUTH" -- --push "$PRIVATE_REPO" "$PRIVATE_TAG"
   mv "$IMGLIST.new" "$IMGLIST"
 fi
 # the private image must be pulled from the registry: drop it from containerd when a test left it
