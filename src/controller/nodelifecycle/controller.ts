@@ -168,6 +168,12 @@ export class NodeLifecycleController {
     set.add(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
   }
 
+  /** A pod from the cache by its namespace/name key (the index's and the pod workers' key). */
+  private podByKey(key: string): V1Pod | undefined {
+    const i = key.indexOf('/');
+    return this.opts.pods.get(key.slice(i + 1), key.slice(0, i));
+  }
+
   private unindexPod(p: V1Pod): void {
     const node = p.spec?.nodeName;
     const set = node ? this.podsByNode.get(node) : undefined;
@@ -386,8 +392,7 @@ export class NodeLifecycleController {
   private async markPodsNotReady(nodeName: string): Promise<boolean> {
     let ok = true;
     for (const key of [...(this.podsByNode.get(nodeName) ?? [])]) {
-      const i = key.indexOf('/');
-      const pod = this.opts.pods.get(key.slice(i + 1), key.slice(0, i));
+      const pod = this.podByKey(key);
       if (pod?.spec?.nodeName !== nodeName) continue;
       const write = this.markPodNotReady(pod, nodeName);
       if (write) ok = (await write) && ok;
@@ -498,11 +503,6 @@ export class NodeLifecycleController {
     this.podUpdates.add(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
   }
 
-  /** The node and pod update workers have nothing left to do (tests, benchmarks). */
-  async idle(): Promise<void> {
-    await Promise.all([this.nodeUpdates.idle(), this.podUpdates.idle()]);
-  }
-
   /** doNoScheduleTaintingPass + reconcileNodeLabels for one node. */
   async doNoScheduleTaintingPass(name: string): Promise<void> {
     const node = this.opts.nodes.get(name);
@@ -525,8 +525,7 @@ export class NodeLifecycleController {
 
   /** processPod: a pod on a node that is not Ready is marked NotReady. */
   private processPod(key: string): Promise<void> | undefined {
-    const i = key.indexOf('/');
-    const pod = this.opts.pods.get(key.slice(i + 1), key.slice(0, i));
+    const pod = this.podByKey(key);
     const nodeName = pod?.spec?.nodeName;
     if (!pod || !nodeName) return undefined;
     const ready = getReadyCondition(this.opts.nodes.get(nodeName));
