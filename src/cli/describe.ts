@@ -8,6 +8,7 @@
 // nodelet's own /events (standalone has no API server to keep them); From is the event's source,
 // "kubelet" when it has none.
 
+import { extractFieldPathAsString } from '../api/fieldpath.js';
 import type { Command } from 'commander';
 import type { V1Container, V1ContainerState, V1ContainerStatus, V1EnvVar, V1Pod, V1Probe, V1Toleration, V1Volume } from '@kubernetes/client-node';
 import { getPodQOSClass } from '../api/qos.js';
@@ -199,27 +200,7 @@ export function describeProbe(p: V1Probe): string {
 
 /** kubectl's EnvValueRetriever: only metadata fields resolve (fieldpath.ExtractFieldPathAsString). */
 function resolveFieldRef(pod: V1Pod, fieldPath: string): string {
-  const m = /^metadata\.(annotations|labels)\['(.*)'\]$/.exec(fieldPath);
-  if (m) return (m[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations)?.[m[2]!] ?? '';
-  const formatMap = (x: Record<string, string> | undefined): string =>
-    Object.keys(x ?? {})
-      .sort()
-      .map((k) => `${k}="${x![k]}"\n`)
-      .join('')
-      .replace(/\n$/, '');
-  switch (fieldPath) {
-    case 'metadata.annotations':
-      return formatMap(pod.metadata?.annotations);
-    case 'metadata.labels':
-      return formatMap(pod.metadata?.labels);
-    case 'metadata.name':
-      return pod.metadata?.name ?? '';
-    case 'metadata.namespace':
-      return pod.metadata?.namespace ?? '';
-    case 'metadata.uid':
-      return pod.metadata?.uid ?? '';
-  }
-  return '';
+  return extractFieldPathAsString(pod, fieldPath) ?? '';
 }
 
 /** resourcehelper.ExtractContainerResourceValue: the limit or request divided by the divisor, rounded up. */

@@ -15,6 +15,7 @@
 // defined`, even for optional ones); no service environment variables (no Services yet); the
 // variables keep their declaration order (upstream emits them in Go map order).
 
+import { extractFieldPathAsString } from '../../api/fieldpath.js';
 import { join } from 'node:path';
 import type { V1ConfigMap, V1Container, V1EnvVar, V1Pod, V1Secret, V1SecurityContext, V1PodSecurityContext } from '@kubernetes/client-node';
 import { expand } from '../../api/expansion.js';
@@ -352,17 +353,9 @@ export function environmentWarnings(c: V1Container, ctx: EnvContext): string[] {
     .map((e) => `Keys [${e.invalid.join(', ')}] from the EnvFrom ${e.kind} ${ns}/${e.name} were skipped since they are considered invalid environment variable names.`);
 }
 
+/** podFieldSelectorRuntimeValue: the fields only the kubelet knows, then the pod's metadata. */
 function fieldRefValue(path: string, ctx: EnvContext): string {
-  const md = ctx.pod.metadata ?? {};
-  const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (m) return (m[1] === 'labels' ? md.labels : md.annotations)?.[m[2]!] ?? '';
   switch (path) {
-    case 'metadata.name':
-      return md.name ?? '';
-    case 'metadata.namespace':
-      return md.namespace ?? '';
-    case 'metadata.uid':
-      return md.uid ?? '';
     case 'spec.nodeName':
       return ctx.pod.spec?.nodeName ?? ctx.node.nodeName;
     case 'spec.serviceAccountName':
@@ -375,9 +368,10 @@ function fieldRefValue(path: string, ctx: EnvContext): string {
       return ctx.podIPs[0] ?? '';
     case 'status.podIPs':
       return ctx.podIPs.join(',');
-    default:
-      throw new ContainerConfigError(`unsupported fieldRef fieldPath "${path}"`);
   }
+  const v = extractFieldPathAsString(ctx.pod, path);
+  if (v === undefined) throw new ContainerConfigError(`unsupported fieldRef fieldPath "${path}"`);
+  return v;
 }
 
 function resourceFieldValue(c: V1Container, resource: string, divisor: string | undefined, ctx: EnvContext): string {

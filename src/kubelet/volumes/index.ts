@@ -7,8 +7,6 @@ export {
   configMapPayload,
   secretPayload,
   downwardAPIPayload,
-  extractFieldPath,
-  formatMap,
   projectedTokenRequest,
   pluginDirName,
   PayloadError,

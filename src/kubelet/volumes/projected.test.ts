@@ -14,7 +14,7 @@ import { MemoryLogger } from '../../util/logger.js';
 import { ObjectNotFoundError } from '../../util/objectcache.js';
 import { LocalEventStore } from '../events/index.js';
 import { TokenManager } from '../token/index.js';
-import { configMapPayload, downwardAPIPayload, formatMap, PayloadError, secretPayload } from './projected.js';
+import { configMapPayload, downwardAPIPayload, PayloadError, secretPayload } from './projected.js';
 import { makeMounts, MountError, PodVolumes, VolumeError } from './volumes.js';
 
 const text = (m: Map<string, { data: Buffer; mode: number }>): Record<string, [string, number]> =>
@@ -60,7 +60,6 @@ describe('volume payloads', () => {
       0o644,
     );
     assert.deepEqual(text(got), { namespace: ['team', 0o644], 'meta/labels': ['a="x\\"y"\nb="2"', 0o400], note: ['hi', 0o644], uid: ['u1', 0o644] });
-    assert.equal(formatMap(undefined), '');
     assert.throws(() => downwardAPIPayload([{ path: 'x', fieldRef: { fieldPath: 'spec.nodeName' } }], pod, 0o644), { message: 'unsupported fieldPath: spec.nodeName' });
   });
 });

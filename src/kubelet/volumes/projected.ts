@@ -10,6 +10,7 @@
 // volume's defaultMode (upstream switches it to 0600 when the pod sets fsGroup, then 0640 after the
 // ownership change).
 
+import { extractFieldPathAsString } from '../../api/fieldpath.js';
 import type {
   AuthenticationV1TokenRequest,
   V1ConfigMap,
@@ -74,35 +75,6 @@ export function secretPayload(items: V1KeyToPath[] | undefined, secret: V1Secret
   return out;
 }
 
-/** fieldpath.FormatMap: `key="value"` lines in key order (Go's %q quoting). */
-export function formatMap(m: Record<string, string> | undefined): string {
-  return Object.keys(m ?? {})
-    .sort()
-    .map((k) => `${k}=${JSON.stringify(m![k])}`)
-    .join('\n');
-}
-
-/** fieldpath.ExtractFieldPathAsString for the metadata fields a downwardAPI volume may use. */
-export function extractFieldPath(pod: V1Pod, fieldPath: string): string {
-  const md = pod.metadata ?? {};
-  const sub = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
-  if (sub) return (sub[1] === 'labels' ? md.labels : md.annotations)?.[sub[2]!] ?? '';
-  switch (fieldPath) {
-    case 'metadata.annotations':
-      return formatMap(md.annotations);
-    case 'metadata.labels':
-      return formatMap(md.labels);
-    case 'metadata.name':
-      return md.name ?? '';
-    case 'metadata.namespace':
-      return md.namespace ?? '';
-    case 'metadata.uid':
-      return md.uid ?? '';
-    default:
-      throw new PayloadError(`unsupported fieldPath: ${fieldPath}`);
-  }
-}
-
 /** downwardapi.CollectData: one file per item (paths cleaned), errors aggregated. */
 export function downwardAPIPayload(items: V1DownwardAPIVolumeFile[] | undefined, pod: V1Pod, defaultMode: number): Map<string, FileProjection> {
   const out = new Map<string, FileProjection>();
@@ -113,7 +85,9 @@ export function downwardAPIPayload(items: V1DownwardAPIVolumeFile[] | undefined,
     let data = Buffer.alloc(0);
     if (f.fieldRef) {
       try {
-        data = Buffer.from(extractFieldPath(pod, f.fieldRef.fieldPath), 'utf8');
+        const v = extractFieldPathAsString(pod, f.fieldRef.fieldPath);
+        if (v === undefined) throw new PayloadError(`unsupported fieldPath: ${f.fieldRef.fieldPath}`);
+        data = Buffer.from(v, 'utf8');
       } catch (e) {
         errs.push(errorMessage(e));
       }
