@@ -332,6 +332,30 @@ describe('test apiserver: list and watch', () => {
   });
 });
 
+describe('test apiserver: paged lists', () => {
+  it('limit + continue: key order, every item once, the first page\'s resourceVersion, remainingItemCount; a bad token is 400', async () => {
+    await withServer({}, async (s) => {
+      const api = s.kubeconfig().makeApiClient(CoreV1Api);
+      await api.createNamespace({ body: { metadata: { name: 'other' } } });
+      for (const name of ['e', 'a', 'd']) await api.createNamespacedPod({ namespace: 'default', body: pod(name) });
+      for (const name of ['b', 'c']) await api.createNamespacedPod({ namespace: 'other', body: pod(name) });
+      const first = await api.listPodForAllNamespaces({ limit: 2 });
+      assert.deepEqual(first.items.map((p) => `${p.metadata!.namespace}/${p.metadata!.name}`), ['default/a', 'default/d']);
+      assert.equal(first.metadata?.remainingItemCount, 3);
+      const rv = first.metadata!.resourceVersion;
+      await api.createNamespacedPod({ namespace: 'default', body: pod('f') }); // after the first page: later pages keep its resourceVersion
+      const second = await api.listPodForAllNamespaces({ limit: 2, _continue: first.metadata!._continue! });
+      const third = await api.listPodForAllNamespaces({ limit: 2, _continue: second.metadata!._continue! });
+      assert.deepEqual([...second.items, ...third.items].map((p) => `${p.metadata!.namespace}/${p.metadata!.name}`), ['default/e', 'default/f', 'other/b', 'other/c']);
+      assert.equal(second.metadata?.resourceVersion, rv);
+      assert.equal(third.metadata?._continue, undefined, 'the last page has no continue token');
+      assert.equal((await api.listPodForAllNamespaces()).items.length, 6, 'no limit: the whole list');
+      const bad = await apiError(api.listPodForAllNamespaces({ limit: 2, _continue: 'garbage' }));
+      assert.equal(bad.code, 400);
+    });
+  });
+});
+
 describe('test apiserver: faults', () => {
   it('fails calls while down and serves again after; failNext, conflictStorm, slow, closeWatches', async () => {
     await withServer({}, async (s) => {

@@ -4,9 +4,12 @@
 // x509 / bearer-token authenticators, the Node authorizer, TokenReview, SubjectAccessReview,
 // TokenRequest and the CSR approval/signing flow), plus fault injection for tests.
 //
-// Differences: no dryRun, no server-side apply, no limit/continue paging (lists are whole), no
-// protobuf, no legacy /api/v1/watch/ paths; a list at an old resourceVersion serves the current
-// state unless resourceVersionMatch=Exact (410 then); see the other files for the rest.
+// Differences: no dryRun, no server-side apply, no protobuf, no legacy /api/v1/watch/ paths; a
+// list at an old resourceVersion serves the current state unless resourceVersionMatch=Exact (410
+// then); a paged list (limit + continue, in key order as etcd's) reads each page from the current
+// state rather than the first page's snapshot (every page carries the first page's
+// resourceVersion, so a watch started from it sees what changed meanwhile); see the other files
+// for the rest.
 
 import { writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -19,7 +22,7 @@ import { authorize, forbiddenMessage, TokenTable, withAuthenticated, type Attrib
 import { applyPatch, PatchError } from './patch.js';
 import { signCSR, testPKI, type TestPKI } from './pki.js';
 import { checkFieldSelector, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
-import { ApiError, apiVersionOf, errors, findResource, resources, Store, type KObject, type ResourceInfo } from './store.js';
+import { ApiError, apiVersionOf, clone, errors, findResource, resources, Store, type KObject, type ResourceInfo } from './store.js';
 import { serveWatch, type WatchHandle } from './watch.js';
 
 export interface TestApiServerOptions {
@@ -343,8 +346,11 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
         if (rvMatch === 'Exact' && rv && rv !== store.resourceVersion) {
           throw errors.gone('The resourceVersion for the provided list is too old.');
         }
-        const items = store.list(r, ns || undefined).filter((o) => matchLabels(labels, o.metadata?.labels) && matchFields(fields, o));
-        return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: store.resourceVersion }, items: items.map(listItem) });
+        // a paged list copies only the page it serves (50 000 pods are listed 500 at a time)
+        const paged = !!(q.get('limit') || q.get('continue'));
+        const items = (paged ? store.listShared(r, ns || undefined) : store.list(r, ns || undefined)).filter((o) => matchLabels(labels, o.metadata?.labels) && matchFields(fields, o));
+        const page = listPage(items, q.get('limit'), q.get('continue'), store.resourceVersion);
+        return sendJson(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: page.metadata, items: page.items.map((o) => listItem(paged ? clone(o) : o)) });
       }
       case 'watch': {
         const t = Number(q.get('timeoutSeconds') ?? '');
@@ -641,3 +647,35 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
   };
 }
 
+const objectKey = (o: KObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/**
+ * limit + continue: the items after the token's key, in key order, at most `limit` of them; the
+ * token (opaque to clients) holds the last key served and the first page's resourceVersion.
+ */
+export function listPage(items: KObject[], limitParam: string | null, continueParam: string | null, currentRV: string): { items: KObject[]; metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } } {
+  const limit = Number(limitParam ?? '');
+  if (!continueParam && !(Number.isInteger(limit) && limit > 0)) return { items, metadata: { resourceVersion: currentRV } };
+  let after = '';
+  let rv = currentRV;
+  if (continueParam) {
+    try {
+      const t = JSON.parse(Buffer.from(continueParam, 'base64url').toString('utf8')) as { start?: unknown; rv?: unknown };
+      if (typeof t.start !== 'string' || typeof t.rv !== 'string') throw new Error('fields');
+      after = t.start;
+      rv = t.rv;
+    } catch {
+      throw errors.badRequest('continue key is not valid: invalid continue token');
+    }
+  }
+  const rest = items
+    .map((o) => [objectKey(o), o] as const)
+    .filter(([k]) => k > after)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const n = Number.isInteger(limit) && limit > 0 ? limit : rest.length;
+  const served = rest.slice(0, n);
+  const remaining = rest.length - served.length;
+  if (remaining === 0) return { items: served.map(([, o]) => o), metadata: { resourceVersion: rv } };
+  const token = Buffer.from(JSON.stringify({ start: served[served.length - 1]![0], rv }), 'utf8').toString('base64url');
+  return { items: served.map(([, o]) => o), metadata: { resourceVersion: rv, continue: token, remainingItemCount: remaining } };
+}

@@ -178,7 +178,7 @@ function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function clone<T>(v: T): T {
+export function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
@@ -260,6 +260,14 @@ export class Store {
   }
 
   /** All objects of a resource (in one namespace when ns is set), sorted by namespace/name. */
+  /** The stored objects themselves, unordered, not copied: read them, never change them (a paged list copies only its page). */
+  listShared(r: ResourceInfo, ns?: string): KObject[] {
+    const prefix = `${r.group}/${r.resource}/${r.namespaced && ns ? `${ns}/` : ''}`;
+    const out: KObject[] = [];
+    for (const [k, v] of this.objects) if (k.startsWith(prefix)) out.push(v);
+    return out;
+  }
+
   list(r: ResourceInfo, ns?: string): KObject[] {
     const prefix = `${r.group}/${r.resource}/${r.namespaced && ns ? `${ns}/` : ''}`;
     const out: KObject[] = [];
