@@ -653,7 +653,7 @@ const objectKey = (o: KObject): string => `${o.metadata?.namespace ?? ''}/${o.me
  * limit + continue: the items after the token's key, in key order, at most `limit` of them; the
  * token (opaque to clients) holds the last key served and the first page's resourceVersion.
  */
-export function listPage(items: KObject[], limitParam: string | null, continueParam: string | null, currentRV: string): { items: KObject[]; metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } } {
+function listPage(items: KObject[], limitParam: string | null, continueParam: string | null, currentRV: string): { items: KObject[]; metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } } {
   const limit = Number(limitParam ?? '');
   if (!continueParam && !(Number.isInteger(limit) && limit > 0)) return { items, metadata: { resourceVersion: currentRV } };
   let after = '';

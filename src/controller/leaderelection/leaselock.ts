@@ -14,9 +14,9 @@
 // them at millisecond precision where client-go's JSON of metav1.Time has seconds); the
 // per-request deadline runs on the injected Clock.
 
-import { ApiException, CoordinationV1Api, setHeaderMiddleware, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
 import type { Clock } from '../../util/clock.js';
-import { version } from '../../version.js';
+import { withDeadline } from '../../util/apicall.js';
 
 /** What the lock holds (client-go resourcelock.LeaderElectionRecord). Times in ms since the epoch. */
 export interface LeaderElectionRecord {
@@ -174,42 +174,7 @@ export class LeaseLock {
   }
 
   /** Runs one request with the lock client's deadline on the clock, aborted early by `signal`. */
-  private async call<T>(signal: AbortSignal | undefined, fn: (o: ConfigurationOptions) => Promise<T>): Promise<T> {
-    const ac = new AbortController();
-    let timedOut = false;
-    const timer = this.opts.clock.setTimeout(() => {
-      timedOut = true;
-      ac.abort(new Error(`request timed out after ${this.timeoutMs} ms (Client.Timeout exceeded while awaiting headers)`));
-    }, this.timeoutMs);
-    const onAbort = (): void => ac.abort(signal?.reason ?? new Error('aborted'));
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-    const ua = setHeaderMiddleware('User-Agent', `nodelet/${version} leader-election`);
-    const opts: ConfigurationOptions = {
-      middleware: [
-        {
-          pre: (ctx) => {
-            ctx.setSignal(ac.signal);
-            return ua.pre(ctx);
-          },
-          post: (res) => ua.post(res),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
-    // the abort also ends a call that does not honour the signal
-    const aborted = new Promise<never>((_, reject) => {
-      const fail = (): void => reject(ac.signal.reason instanceof Error ? ac.signal.reason : new Error(timedOut ? 'request timed out' : 'aborted'));
-      if (ac.signal.aborted) fail();
-      else ac.signal.addEventListener('abort', fail, { once: true });
-    });
-    aborted.catch(() => undefined);
-    try {
-      return await Promise.race([fn(opts), aborted]);
-    } finally {
-      timer.stop();
-      signal?.removeEventListener('abort', onAbort);
-      if (!ac.signal.aborted) ac.abort(new Error('request finished'));
-    }
+  private call<T>(signal: AbortSignal | undefined, fn: (o: ConfigurationOptions) => Promise<T>): Promise<T> {
+    return withDeadline(this.opts.clock, this.timeoutMs, signal, fn, 'leader-election');
   }
 }

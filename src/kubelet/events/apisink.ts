@@ -16,7 +16,7 @@ import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Ev
 import { formatTime } from '../../api/podutil.js';
 import type { Clock } from '../../util/clock.js';
 import { TokenBucket } from '../../util/ratelimit.js';
-import { apiErrorMessage, apiStatus, isAlreadyExists, withDeadline } from '../nodestatus/apicall.js';
+import { apiErrorMessage, apiStatus, isAlreadyExists, withDeadline } from '../../util/apicall.js';
 import type { EventPatch, KubeEvent } from './correlator.js';
 import type { EventType } from './recorder.js';
 

@@ -20,7 +20,7 @@
 
 import type { Clock } from '../../util/clock.js';
 import { nopLogger, type Logger } from '../../util/logger.js';
-import { isNotFound } from '../nodestatus/apicall.js';
+import { isNotFound } from '../../util/apicall.js';
 import { sinkErrorAction, sinkErrorMessage, type EventSink } from './apisink.js';
 import { EventCorrelator, type CorrelateResult, type KubeEvent } from './correlator.js';
 

@@ -18,7 +18,7 @@
 import { CoordinationV1Api, CoreV1Api, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../../util/clock.js';
 import { nopLogger, type Logger } from '../../util/logger.js';
-import { apiErrorMessage, isConflict, isNotFound, withDeadline } from '../nodestatus/apicall.js';
+import { apiErrorMessage, isConflict, isNotFound, withDeadline } from '../../util/apicall.js';
 
 export const defaultLeaseDurationSeconds = 40;
 export const renewIntervalFraction = 0.25;

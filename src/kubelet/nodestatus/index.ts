@@ -32,4 +32,4 @@ export {
 } from './setters.js';
 export { readMachineFacts, hostMachineReaders, cachingMachineReaders, goArch, type MachineReaders } from './machine.js';
 export { runtimeStateErrors, runtimeConditionString, baseRuntimeSyncThresholdMs, type RuntimeStateInput, type RuntimeConditionLike } from './readiness.js';
-export { withDeadline, RequestTimeoutError, isNotFound, isConflict, isAlreadyExists, apiErrorMessage } from './apicall.js';
+export { withDeadline, RequestTimeoutError, isNotFound, isConflict, isAlreadyExists, apiErrorMessage } from '../../util/apicall.js';

@@ -22,7 +22,7 @@ import { CoreV1Api, PatchStrategy, setHeaderOptions, type ConfigurationOptions, 
 import type { Clock, Timer } from '../../util/clock.js';
 import { nopLogger, type Logger } from '../../util/logger.js';
 import { nopRecorder, type EventRecorder, type ObjectRef } from '../events/index.js';
-import { apiErrorMessage, isAlreadyExists, withDeadline } from './apicall.js';
+import { apiErrorMessage, isAlreadyExists, withDeadline } from '../../util/apicall.js';
 import {
   initialNode,
   nodeStatusHasChanged,

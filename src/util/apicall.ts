@@ -1,13 +1,14 @@
-// Per-request deadlines for the kubelet's heartbeat client (models the heartbeat client's
-// rest.Config.Timeout in cmd/kubelet/app/server.go: min(nodeStatusUpdateFrequency, lease renew
-// interval)) and API error classification (apierrors.IsNotFound / IsConflict / IsAlreadyExists).
+// Per-request deadlines for API calls through @kubernetes/client-node (models rest.Config.Timeout:
+// the kubelet's heartbeat client, min(nodeStatusUpdateFrequency, lease renew interval); leader
+// election's lock client, max(1 s, renewDeadline / 2)) and API error classification
+// (apierrors.IsNotFound / IsConflict / IsAlreadyExists). Shared by the kubelet and the controllers.
 //
 // The deadline runs on the injected Clock: an AbortController aborted by clock.setTimeout, handed
 // to @kubernetes/client-node through a request middleware (RequestContext.setSignal).
 
 import { ApiException, setHeaderMiddleware, type ConfigurationOptions } from '@kubernetes/client-node';
-import type { Clock } from '../../util/clock.js';
-import { version } from '../../version.js';
+import type { Clock } from './clock.js';
+import { version } from '../version.js';
 
 export class RequestTimeoutError extends Error {
   constructor(ms: number) {
@@ -17,19 +18,21 @@ export class RequestTimeoutError extends Error {
 }
 
 /**
- * Runs `call` with options whose requests abort after timeoutMs on clock (or when `stop` aborts).
- * A timed-out call rejects with RequestTimeoutError.
+ * Runs `call` with options whose requests abort after timeoutMs on clock (or when `stop` aborts,
+ * at once if it already has). A timed-out call rejects with RequestTimeoutError. `component` is
+ * added to the User-Agent (`nodelet/<version> <component>`).
  */
-export async function withDeadline<T>(clock: Clock, timeoutMs: number, stop: AbortSignal | undefined, call: (opts: ConfigurationOptions) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(clock: Clock, timeoutMs: number, stop: AbortSignal | undefined, call: (opts: ConfigurationOptions) => Promise<T>, component?: string): Promise<T> {
   const ac = new AbortController();
   let timedOut = false;
   const timer = clock.setTimeout(() => {
     timedOut = true;
     ac.abort(new RequestTimeoutError(timeoutMs));
   }, timeoutMs);
-  const onStop = (): void => ac.abort(stop?.reason);
-  stop?.addEventListener('abort', onStop, { once: true });
-  const base = setHeaderMiddleware('User-Agent', `nodelet/${version}`);
+  const onStop = (): void => ac.abort(stop?.reason ?? new Error('aborted'));
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener('abort', onStop, { once: true });
+  const base = setHeaderMiddleware('User-Agent', `nodelet/${version}${component ? ` ${component}` : ''}`);
   const opts: ConfigurationOptions = {
     middleware: [
       {
@@ -44,8 +47,11 @@ export async function withDeadline<T>(clock: Clock, timeoutMs: number, stop: Abo
   };
   // The deadline also bounds a call that ignores the signal.
   const deadline = new Promise<never>((_, reject) => {
-    ac.signal.addEventListener('abort', () => reject(timedOut ? new RequestTimeoutError(timeoutMs) : (ac.signal.reason ?? new Error('aborted'))), { once: true });
+    const fail = (): void => reject(timedOut ? new RequestTimeoutError(timeoutMs) : (ac.signal.reason ?? new Error('aborted')));
+    if (ac.signal.aborted) fail();
+    else ac.signal.addEventListener('abort', fail, { once: true });
   });
+  deadline.catch(() => undefined);
   try {
     return await Promise.race([call(opts), deadline]);
   } catch (e) {
